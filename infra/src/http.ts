@@ -1,0 +1,33 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Logger } from './logger.js';
+
+export interface ServiceHttpOptions {
+  logger: Logger;
+  /** Readiness: every dependency the service needs answers. */
+  isReady: () => boolean | Promise<boolean>;
+  metrics: Registry;
+  fastify?: Omit<FastifyServerOptions, 'loggerInstance'>;
+}
+
+/** A per-service metrics registry (services can share one process without name clashes). */
+export function createMetricsRegistry(service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry, prefix: 'tokenledger_' });
+  return registry;
+}
+
+/** A fastify server with `/healthz` (process alive), `/readyz` (dependencies up) and `/metrics`. */
+export function createServiceHttp(o: ServiceHttpOptions): FastifyInstance {
+  const app = Fastify({ loggerInstance: o.logger, disableRequestLogging: true, ...o.fastify });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const ready = await Promise.resolve(o.isReady()).catch(() => false);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready' });
+  });
+  app.get('/metrics', async (_req, reply) =>
+    reply.header('content-type', o.metrics.contentType).send(await o.metrics.metrics()),
+  );
+  return app;
+}

@@ -1,0 +1,4 @@
+export * from './kafka.js';
+export * from './schema-registry.js';
+export * from './stack.js';
+export { repoRoot, cacheDir } from './paths.js';
