@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import { z } from 'zod';
 import { envBoolean } from './env.js';
@@ -62,7 +62,10 @@ export async function connectClickHouse(s: ClickHouseSettings): Promise<ClickHou
     });
   }
   mkdirSync(s.chdbPath, { recursive: true });
-  const client = createClient({ connection: createChdbConnection({ path: s.chdbPath }), clickhouse_settings: exactJson });
+  // chdb declares its Connection against @clickhouse/client-common, which @clickhouse/client now
+  // bundles: the same interface from two declaration files, hence the cast.
+  const connection = createChdbConnection({ path: s.chdbPath }) as unknown as ClickHouseClientConfigOptions['connection'];
+  const client = createClient({ connection, clickhouse_settings: exactJson });
   // chDB keeps one session per process; USE makes the database current for every later query.
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${s.database}` });
   await client.command({ query: `USE ${s.database}` });

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 
@@ -20,7 +20,12 @@ export function createMetricsRegistry(service: string): Registry {
 
 /** A fastify server with `/healthz` (process alive), `/readyz` (dependencies up) and `/metrics`. */
 export function createServiceHttp(o: ServiceHttpOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: o.logger, disableRequestLogging: true, ...o.fastify });
+  const app = Fastify({
+    loggerInstance: o.logger as FastifyBaseLogger,
+    // Per-request logs would dominate at ingest rates; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    ...o.fastify,
+  });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const ready = await Promise.resolve(o.isReady()).catch(() => false);

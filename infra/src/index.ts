@@ -6,3 +6,4 @@ export * from './kafka.js';
 export * from './keys.js';
 export * from './logger.js';
 export * from './platform.js';
+export * from './lifecycle.js';

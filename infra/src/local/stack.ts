@@ -28,11 +28,9 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     startLocalKafka({ dataDir, port: o.kafkaPort, controllerPort: o.kafkaControllerPort, log: o.log }),
     startLocalSchemaRegistry({ dataDir, port: o.registryPort, log: o.log }),
   ]);
-  const started = [kafka, registry].filter(
-    (r): r is PromiseFulfilledResult<LocalKafka | LocalSchemaRegistry> => r.status === 'fulfilled',
-  );
   if (kafka.status === 'rejected' || registry.status === 'rejected') {
-    await Promise.all(started.map((r) => r.value.stop()));
+    const stops = [kafka, registry].flatMap((r) => (r.status === 'fulfilled' ? [r.value.stop()] : []));
+    await Promise.all(stops);
     throw kafka.status === 'rejected' ? kafka.reason : (registry as PromiseRejectedResult).reason;
   }
   return {

@@ -1,0 +1,2 @@
+export { startApi, type ApiService, type ApiDeps } from './service.js';
+export { loadApiConfig, type ApiConfig } from './config.js';

@@ -1,0 +1,18 @@
+import { clickHouseSettings, connectClickHouse, createLogger, exitOnStartupError, migrate, stopOnSignal } from '@tokenledger/infra';
+import { loadApiConfig } from './config.js';
+import { startApi } from './service.js';
+
+const logger = createLogger('api');
+try {
+  const config = loadApiConfig();
+  const settings = clickHouseSettings(config, config.TOKENLEDGER_DATA_DIR);
+  const clickhouse = await connectClickHouse(settings);
+  if (config.CLICKHOUSE_MIGRATE) await migrate(clickhouse, settings, logger);
+  const service = await startApi(config, { logger, clickhouse });
+  stopOnSignal(async () => {
+    await service.stop();
+    await clickhouse.close();
+  }, logger);
+} catch (error) {
+  exitOnStartupError(logger)(error);
+}

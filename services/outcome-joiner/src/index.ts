@@ -1,0 +1,2 @@
+export { startJoiner, type JoinerService, type JoinerDeps } from './service.js';
+export { loadJoinerConfig, type JoinerConfig } from './config.js';

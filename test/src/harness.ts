@@ -1,0 +1,47 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { clickHouseSettings, connectClickHouse, createLogger, parseEnv, platformEnv, type ClickHouseClient } from '@tokenledger/infra';
+import './infra.js';
+
+export { freePort } from './ports.js';
+
+/** Environment for services under test: the run's Kafka and registry, a private data dir. */
+export function testEnv(name: string, extra: Record<string, string> = {}): Record<string, string> {
+  const infra = inject('infra');
+  const dataDir = path.join(infra.runDir, name);
+  mkdirSync(dataDir, { recursive: true });
+  return {
+    KAFKA_BROKERS: infra.brokers.join(','),
+    SCHEMA_REGISTRY_URL: infra.registryUrl,
+    TOKENLEDGER_DATA_DIR: dataDir,
+    // On a ClickHouse server each test file gets its own database; chDB gets its own directory.
+    CLICKHOUSE_DATABASE: `t_${name.replace(/[^A-Za-z0-9_]/g, '_')}`,
+    ...(infra.clickhouseUrl ? { CLICKHOUSE_URL: infra.clickhouseUrl } : {}),
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+export async function openClickHouse(env: Record<string, string>): Promise<ClickHouseClient> {
+  const platform = parseEnv(platformEnv, env);
+  return connectClickHouse(clickHouseSettings(platform, platform.TOKENLEDGER_DATA_DIR));
+}
+
+export const testLogger = createLogger('test', 'warn');
+
+/** Polls until `check` returns a value that is not undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} not reached within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+}
