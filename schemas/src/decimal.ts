@@ -4,7 +4,7 @@
  */
 
 /** USD amounts carry at most nano-dollar precision. */
-export const MAX_MONEY_FRACTION_DIGITS = 9;
+const MAX_MONEY_FRACTION_DIGITS = 9;
 /** Bounds hostile input like "1e99999" and keeps nano-units within ClickHouse Decimal(38, 9). */
 const MAX_INTEGER_DIGITS = 18;
 const MAX_TEXT_LENGTH = 64;

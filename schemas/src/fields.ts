@@ -2,11 +2,11 @@
 import { z } from 'zod';
 import { isCanonicalDecimal, parseDecimal, type DecimalOptions } from './decimal.js';
 
-export const MAX_ID_LENGTH = 256;
-export const MAX_NAME_LENGTH = 128;
-export const MAX_TAGS = 64;
-export const MAX_TAG_KEY_LENGTH = 128;
-export const MAX_TAG_VALUE_LENGTH = 1024;
+const MAX_ID_LENGTH = 256;
+const MAX_NAME_LENGTH = 128;
+const MAX_TAGS = 64;
+const MAX_TAG_KEY_LENGTH = 128;
+const MAX_TAG_VALUE_LENGTH = 1024;
 /** Timestamps outside [2000, 2100) are mistakes, most often epoch seconds sent as milliseconds. */
 export const EARLIEST_EPOCH_MILLIS = Date.UTC(2000, 0, 1);
 export const LATEST_EPOCH_MILLIS = Date.UTC(2100, 0, 1) - 1;
@@ -24,9 +24,18 @@ export function expecting(expected: string) {
   return (issue: { input?: unknown }): string => (issue.input === undefined ? 'is required' : `must be ${expected}`);
 }
 
-export function boundedString(maxLength: number) {
+// Matches only unpaired surrogates in u-mode; JSON can carry them ("\ud800") but UTF-8 (Avro, sha256) can't.
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** A string that survives UTF-8: no lone surrogates. */
+export function unicodeString() {
   return z
     .string({ error: expecting('a string') })
+    .refine((text) => !LONE_SURROGATE.test(text), { error: 'must be well-formed Unicode (it has a lone surrogate)' });
+}
+
+function boundedString(maxLength: number) {
+  return unicodeString()
     .min(1, { error: 'must not be empty' })
     .max(maxLength, { error: `must be at most ${maxLength} characters` });
 }
@@ -90,8 +99,8 @@ export const canonicalMoney = z
 /** Free-form labels (project, cost_center, env, ...), bounded so one client can't bloat every row. */
 export const tagsSchema = z
   .record(
-    z.string().min(1, { error: 'must not be empty' }).max(MAX_TAG_KEY_LENGTH, { error: `must be at most ${MAX_TAG_KEY_LENGTH} characters` }),
-    z.string({ error: expecting('a string') }).max(MAX_TAG_VALUE_LENGTH, { error: `must be at most ${MAX_TAG_VALUE_LENGTH} characters` }),
+    boundedString(MAX_TAG_KEY_LENGTH),
+    unicodeString().max(MAX_TAG_VALUE_LENGTH, { error: `must be at most ${MAX_TAG_VALUE_LENGTH} characters` }),
     { error: expecting('an object of string values') },
   )
   .refine((tags) => Object.keys(tags).length <= MAX_TAGS, { error: `must have at most ${MAX_TAGS} entries` });
