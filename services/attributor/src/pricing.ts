@@ -12,14 +12,14 @@
  */
 import { calcPrice, type ModelInfo, type ModelPrice } from '@pydantic/genai-prices';
 import { z } from 'zod';
-import { divideRoundHalfEven, parseDecimal, splitExactly, toScaledInteger, type ScaledDecimal } from './allocation.js';
+import { divideRoundHalfEven, parseDecimal, splitExactly, toScaledInteger } from './allocation.js';
 import type { UsageInput } from './usage-input.js';
 
 const RATE_DECIMALS = 18;
 /** tokens × rate ÷ 10^15 = nano-USD (÷10^18 rate scale, ÷10^6 tokens per MTok, ×10^9 nano per USD). */
 const EXACT_UNITS_PER_NANO = 10n ** 15n;
-/** A per-request fee is quoted per 1,000 requests: fee ÷ 10^3 × 10^15 exact units per nano. */
-const EXACT_UNITS_PER_REQUEST_FEE_UNIT = 1_000n;
+/** A per-1,000-requests rate charged once costs what a per-million-tokens rate costs for 1,000 tokens. */
+const ONE_REQUEST_AS_TOKENS = 1_000n;
 const MAX_CACHED_TABLE_LOOKUPS = 10_000;
 const GLOB_SPECIAL_CHARS = /[.+?^${}()|[\]\\]/g;
 
@@ -146,6 +146,7 @@ const TABLE_PRICE_KEYS: Record<RateKey, string> = {
 };
 
 const NO_DISCOUNT: Multiplier = { numerator: 1n, denominator: 1n };
+const FREE: TableRates = { input: { base: 0n, tiers: [] }, output: { base: 0n, tiers: [] } };
 
 /**
  * Builds the price book for a set of tenant overrides. Invalid overrides throw here (configuration
@@ -167,14 +168,15 @@ export function createPriceBook(overrides: readonly PriceOverride[]): PriceBook 
 
   return {
     price(usage) {
+      const tokens = tokenKinds(usage);
       const override = findOverride(overridesByTenant.get(usage.tenant_id), usage);
-      if (override?.rates) return computeCost(usage, override.rates, NO_DISCOUNT, 'override', override.ref);
+      if (override?.rates) return computeCost(tokens, override.rates, NO_DISCOUNT, 'override', override.ref);
 
       const entry = tableEntry(usage.provider, usage.model);
-      const rates = entry && resolveTableRates(entry, usage);
+      const rates = entry && resolveTableRates(entry, usage.occurred_at, tokens.totalInput);
       if (!entry || !rates) return UNPRICED;
-      if (override?.discount) return computeCost(usage, rates, override.discount, 'override', `${override.ref}+${entry.ref}`);
-      return computeCost(usage, rates, NO_DISCOUNT, 'genai-prices', entry.ref);
+      if (override?.discount) return computeCost(tokens, rates, override.discount, 'override', `${override.ref}+${entry.ref}`);
+      return computeCost(tokens, rates, NO_DISCOUNT, 'genai-prices', entry.ref);
     },
   };
 }
@@ -191,8 +193,7 @@ const UNPRICED: PricedUsage = Object.freeze({
   price_ref: '',
 });
 
-function computeCost(usage: UsageInput, rates: FlatRates, discount: Multiplier, source: PriceSource, ref: string): PricedUsage {
-  const tokens = tokenKinds(usage);
+function computeCost(tokens: TokenKinds, rates: FlatRates, discount: Multiplier, source: PriceSource, ref: string): PricedUsage {
   const outputRate = rates.output ?? 0n;
   // Kinds a table lacks fall back to the rate they are a part of, as genai-prices does.
   const exactCosts = [
@@ -200,7 +201,7 @@ function computeCost(usage: UsageInput, rates: FlatRates, discount: Multiplier, 
     tokens.cachedInput * (rates.cache_read ?? rates.input ?? 0n),
     tokens.cacheWrite * (rates.cache_write ?? rates.input ?? 0n),
     (tokens.output - tokens.reasoning) * outputRate + tokens.reasoning * (rates.output_reasoning ?? outputRate),
-    (rates.requests_kcount ?? 0n) * EXACT_UNITS_PER_REQUEST_FEE_UNIT,
+    (rates.requests_kcount ?? 0n) * ONE_REQUEST_AS_TOKENS,
   ];
   const exactTotal = exactCosts.reduce((sum, cost) => sum + cost, 0n);
   const costNano = divideRoundHalfEven(exactTotal * discount.numerator, EXACT_UNITS_PER_NANO * discount.denominator);
@@ -307,6 +308,8 @@ function utcMillisOfDay(time: string): number | null {
 }
 
 function toTableRates(prices: ModelPrice): TableRates | null {
+  // The table lists free models (":free" variants, moderation, open-weights previews) with no prices at all.
+  if (Object.values(prices).every((price) => price === undefined)) return FREE;
   const rates: TableRates = {};
   for (const [rateKey, priceKey] of Object.entries(TABLE_PRICE_KEYS) as [RateKey, string][]) {
     const price = prices[priceKey];
@@ -345,10 +348,10 @@ function numberToRate(usdPerMillion: number): bigint | null {
 }
 
 /** Mirrors genai-prices: the last conditional price whose constraint holds at the event's time, else the first. */
-function resolveTableRates(entry: TableEntry, usage: UsageInput): FlatRates | null {
-  if (!Number.isFinite(usage.occurred_at)) return null;
-  const chosen = entry.variants.findLast(({ constraint }) => constraintHolds(constraint, usage.occurred_at)) ?? entry.variants[0];
-  return chosen ? applyTiers(chosen.rates, tokenKinds(usage).totalInput) : null;
+function resolveTableRates(entry: TableEntry, occurredAt: number, totalInputTokens: bigint): FlatRates | null {
+  if (!Number.isFinite(occurredAt)) return null;
+  const chosen = entry.variants.findLast(({ constraint }) => constraintHolds(constraint, occurredAt)) ?? entry.variants[0];
+  return chosen ? applyTiers(chosen.rates, totalInputTokens) : null;
 }
 
 function constraintHolds(constraint: PriceConstraint, occurredAt: number): boolean {
@@ -392,8 +395,8 @@ function compileOverride(input: PriceOverride): CompiledOverride {
   if (!parsed.success) throw new Error(`invalid price override ${input.id}@${input.version}: ${z.prettifyError(parsed.error)}`);
   const override = parsed.data;
   const rate = (text: string | undefined) => (text === undefined ? undefined : decimalToRate(text));
-  const input_ = rate(override.input);
-  const output = rate(override.output);
+  const inputRate = rate(override.input);
+  const outputRate = rate(override.output);
   return {
     source: override,
     provider: override.provider.trim().toLowerCase(),
@@ -403,11 +406,11 @@ function compileOverride(input: PriceOverride): CompiledOverride {
     rates:
       override.discount_pct === undefined
         ? {
-            input: input_,
-            cache_read: rate(override.cached_input) ?? input_,
-            cache_write: rate(override.cache_write) ?? input_,
-            output,
-            output_reasoning: rate(override.reasoning) ?? output,
+            input: inputRate,
+            cache_read: rate(override.cached_input) ?? inputRate,
+            cache_write: rate(override.cache_write) ?? inputRate,
+            output: outputRate,
+            output_reasoning: rate(override.reasoning) ?? outputRate,
             requests_kcount: undefined,
           }
         : undefined,
@@ -423,7 +426,8 @@ function decimalToRate(text: string): bigint {
 
 /** (100 − pct) / 100, kept as an exact fraction so the discount is applied before the single rounding. */
 function discountMultiplier(pctText: string): Multiplier {
-  const pct = parseDecimal(pctText) as ScaledDecimal; // validated by the schema
+  const pct = parseDecimal(pctText);
+  if (!pct) throw new Error(`invalid discount_pct ${pctText}`);
   const hundred = 100n * 10n ** BigInt(pct.scale);
   return { numerator: hundred - pct.mantissa, denominator: hundred };
 }
