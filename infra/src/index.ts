@@ -7,3 +7,6 @@ export * from './keys.js';
 export * from './logger.js';
 export * from './platform.js';
 export * from './lifecycle.js';
+export * from './registry.js';
+export * from './consumer.js';
+export * from './dead-letter.js';

@@ -6,3 +6,4 @@ export type { FieldError, ValidationResult } from './validation.js';
 export * from './usage.js';
 export * from './outcome.js';
 export * from './avro.js';
+export * from './config-bodies.js';

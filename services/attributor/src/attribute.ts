@@ -3,10 +3,10 @@
  * event (so downstream deduplication is per event_id), with the allocations as an array whose
  * cost_nano values sum exactly to the event's cost_nano.
  */
+import { attributionRuleSchema } from '@tokenledger/schemas';
 import { z } from 'zod';
 import { parseDecimal, splitExactly, toScaledInteger } from './allocation.js';
 import {
-  attributionRuleSchema,
   compileAttributor,
   directorySchema,
   ticketPrefixesSchema,

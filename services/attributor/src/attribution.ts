@@ -10,7 +10,10 @@
  * Only rule ids leave this module; prompt text is scanned, never copied.
  */
 import { z } from 'zod';
+import { attributionRuleSchema, type AttributionRule, type MatchField, type RuleCondition } from '@tokenledger/schemas';
 import type { UsageInput } from './usage-input.js';
+
+export type { AttributionRule, MatchField, RuleCondition };
 
 export const UNATTRIBUTED = '(unattributed)';
 
@@ -46,58 +49,7 @@ export interface Attributor {
   attribute(usage: UsageInput): Attribution;
 }
 
-const matchFieldSchema = z.union([
-  z.enum(['prompt', 'system_prompt_id', 'workflow', 'agent']),
-  z.templateLiteral(['tag:', z.string().min(1)]),
-]);
 
-/** Which text a condition reads: the prompt excerpt, a prompt/run field, or `tag:<key>`. */
-export type MatchField = z.infer<typeof matchFieldSchema>;
-
-const conditionSchema = z.union([
-  /** Whole-word, case-insensitive keywords; `match` defaults to 'any'. */
-  z.strictObject({
-    field: matchFieldSchema,
-    keywords: z.array(z.string().trim().min(1)).min(1),
-    match: z.enum(['any', 'all']).optional(),
-  }),
-  /** A regular expression; flags limited to i, m, s, u (g and y would make matching stateful). */
-  z.strictObject({ field: matchFieldSchema, regex: z.string().min(1), flags: z.string().regex(/^[imsu]*$/).optional() }),
-  /** Exact (case-sensitive) value, or one of several. */
-  z.strictObject({ field: matchFieldSchema, equals: z.union([z.string(), z.array(z.string()).min(1)]) }),
-]);
-
-export type RuleCondition = z.infer<typeof conditionSchema>;
-
-const weightedProjectSchema = z.object({ project: z.string().min(1), weight: z.number().positive().finite() });
-
-const ruleTargetSchema = z
-  .object({
-    project: z.string().min(1).optional(),
-    split: z.array(weightedProjectSchema).min(1).optional(),
-    investment: z.string().min(1).optional(),
-    cost_center: z.string().min(1).optional(),
-  })
-  .refine((target) => !(target.project && target.split), 'a target has a project or a split, not both')
-  .refine(
-    (target) => target.project || target.split || target.investment || target.cost_center,
-    'a target needs a project, split, investment or cost_center',
-  )
-  .refine(
-    (target) => !target.split || new Set(target.split.map((share) => share.project)).size === target.split.length,
-    'a split names each project once',
-  );
-
-export const attributionRuleSchema = z.object({
-  id: z.string().min(1),
-  /** Lower runs first; equal priorities keep configuration order. */
-  priority: z.number(),
-  /** All conditions must hold. */
-  when: z.array(conditionSchema).min(1),
-  target: ruleTargetSchema,
-});
-
-export type AttributionRule = z.infer<typeof attributionRuleSchema>;
 
 /** Ticket key prefix (as written in keys, e.g. `PAY`) → owning project. */
 export const ticketPrefixesSchema = z.record(z.string().regex(/^[A-Z][A-Z0-9_]+$/), z.string().min(1));

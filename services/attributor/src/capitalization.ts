@@ -4,32 +4,13 @@
  * post-implementation stages are expensed.
  */
 import { z } from 'zod';
+import { projectEntrySchema, type ProjectEntry } from '@tokenledger/schemas';
 import { UNATTRIBUTED } from './attribution.js';
 
-const projectEntrySchema = z.object({
-  investment: z.string().min(1).optional(),
-  class: z.enum(['capex_eligible', 'opex']),
-  stages: z
-    .object({
-      /** Epoch ms when the application-development stage starts. Until it is recorded, the project is preliminary. */
-      preliminary_until: z.number().optional(),
-      /** Epoch ms when the post-implementation stage starts; open-ended when absent. */
-      development_until: z.number().optional(),
-    })
-    .refine(
-      (stages) =>
-        stages.preliminary_until === undefined ||
-        stages.development_until === undefined ||
-        stages.preliminary_until <= stages.development_until,
-      'development_until cannot precede preliminary_until',
-    )
-    .optional(),
-});
+export type { ProjectEntry };
 
-/** Keyed by project, or by investment for work attributed to an investment only. */
 export const projectCatalogueSchema = z.record(z.string(), projectEntrySchema);
 
-export type ProjectEntry = z.infer<typeof projectEntrySchema>;
 export type ProjectCatalogue = z.infer<typeof projectCatalogueSchema>;
 
 export type CapexClass = 'capex' | 'opex';

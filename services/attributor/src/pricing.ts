@@ -13,7 +13,10 @@
 import { calcPrice, type ModelInfo, type ModelPrice } from '@pydantic/genai-prices';
 import { z } from 'zod';
 import { divideRoundHalfEven, parseDecimal, splitExactly, toScaledInteger } from './allocation.js';
+import { priceOverrideSchema, type PriceOverride } from '@tokenledger/schemas';
 import type { UsageInput } from './usage-input.js';
+
+export { priceOverrideSchema, type PriceOverride };
 
 const RATE_DECIMALS = 18;
 /** tokens × rate ÷ 10^15 = nano-USD (÷10^18 rate scale, ÷10^6 tokens per MTok, ×10^9 nano per USD). */
@@ -23,46 +26,7 @@ const ONE_REQUEST_AS_TOKENS = 1_000n;
 const MAX_CACHED_TABLE_LOOKUPS = 10_000;
 const GLOB_SPECIAL_CHARS = /[.+?^${}()|[\]\\]/g;
 
-const usdPerMTok = z.string().regex(/^\d+(\.\d+)?$/, 'a non-negative decimal string (USD per million tokens)');
 
-/** A tenant's negotiated price, effective from `effective_from` (inclusive) to `effective_to` (exclusive). */
-export const priceOverrideSchema = z
-  .object({
-    id: z.string().min(1),
-    tenant_id: z.string().min(1),
-    provider: z.string().min(1),
-    /** Exact model id or a glob where `*` matches any run of characters (case-insensitive). */
-    model: z.string().min(1),
-    effective_from: z.number().int(),
-    effective_to: z.number().int().nullable().optional(),
-    input: usdPerMTok.optional(),
-    output: usdPerMTok.optional(),
-    cached_input: usdPerMTok.optional(),
-    cache_write: usdPerMTok.optional(),
-    reasoning: usdPerMTok.optional(),
-    /** Percentage off the genai-prices table price; only for overrides without their own rates. */
-    discount_pct: z.string().regex(/^\d+(\.\d+)?$/).optional(),
-    version: z.number().int(),
-  })
-  .superRefine((override, context) => {
-    const hasRates = [override.input, override.output, override.cached_input, override.cache_write, override.reasoning].some(
-      (rate) => rate !== undefined,
-    );
-    if (override.discount_pct === undefined && (override.input === undefined || override.output === undefined)) {
-      context.addIssue({ code: 'custom', message: 'an override needs input and output rates, or a discount_pct' });
-    }
-    if (override.discount_pct !== undefined && hasRates) {
-      context.addIssue({ code: 'custom', message: 'an override has either rates or a discount_pct, not both' });
-    }
-    if (override.discount_pct !== undefined && Number(override.discount_pct) > 100) {
-      context.addIssue({ code: 'custom', message: 'discount_pct cannot exceed 100' });
-    }
-    if (override.effective_to != null && override.effective_to <= override.effective_from) {
-      context.addIssue({ code: 'custom', message: 'effective_to must be after effective_from' });
-    }
-  });
-
-export type PriceOverride = z.infer<typeof priceOverrideSchema>;
 
 export type PriceStatus = 'priced' | 'unpriced';
 export type PriceSource = 'override' | 'genai-prices' | 'none';
