@@ -19,5 +19,8 @@ function isRecordSchema(value: unknown): value is AvroRecordSchema {
 export const usageEventAvro = loadRecordSchema('usage-event.avsc');
 export const outcomeEventAvro = loadRecordSchema('outcome-event.avsc');
 
+export const configEventAvro = loadRecordSchema('config-event.avsc');
+
 export const usageEventAvroType = avsc.Type.forSchema(usageEventAvro);
 export const outcomeEventAvroType = avsc.Type.forSchema(outcomeEventAvro);
+export const configEventAvroType = avsc.Type.forSchema(configEventAvro);

@@ -7,3 +7,4 @@ export * from './usage.js';
 export * from './outcome.js';
 export * from './avro.js';
 export * from './config-bodies.js';
+export * from './config.js';
