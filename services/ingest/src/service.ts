@@ -1,6 +1,12 @@
-import { createKafka, createMetricsRegistry, createServiceHttp, type KeyRing, type Logger } from '@tokenledger/infra';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import {
+  assertTopicsExist, createKafka, createMetricsRegistry, createServiceHttp, registerAvroSchemas, valueSubject,
+  type KeyRing, type Logger, type SchemaRegistry,
+} from '@tokenledger/infra';
 import type { IngestConfig } from './config.js';
+import { outcomeKind, usageKind, type EventKind } from './kinds.js';
+import { createIngestMetrics } from './metrics.js';
+import { Publisher } from './publisher.js';
+import { registerIngestRoutes } from './routes.js';
 
 export interface IngestDeps {
   logger: Logger;
@@ -15,22 +21,52 @@ export interface IngestService {
 
 export async function startIngest(config: IngestConfig, deps: IngestDeps): Promise<IngestService> {
   const log = deps.logger;
-  const metrics = createMetricsRegistry('ingest');
+  const kinds = { usage: usageKind, outcome: outcomeKind } as const;
   const kafka = createKafka(config.KAFKA_BROKERS, 'tokenledger-ingest', log);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
-  await producer.connect();
-  let connected = true;
-  producer.on(producer.events.DISCONNECT, () => (connected = false));
-  producer.on(producer.events.CONNECT, () => (connected = true));
 
-  const app = createServiceHttp({ logger: log, metrics, isReady: () => connected, fastify: { bodyLimit: config.INGEST_MAX_BODY_BYTES } });
+  const admin = kafka.admin();
+  await admin.connect();
+  await assertTopicsExist(admin, [kinds.usage.topic, kinds.outcome.topic]);
+  await admin.disconnect();
+
+  const schemaIds = await registerAvroSchemas(
+    deps.registry,
+    Object.values(kinds).map((k) => ({ subject: valueSubject(k.topic), schema: k.avroSchema })),
+  );
+  const publisher = new Publisher(kafka, {
+    timeoutMs: config.INGEST_PRODUCE_TIMEOUT_MS,
+    lingerMs: config.INGEST_LINGER_MS,
+    maxBatchMessages: 5_000,
+    maxBatchBytes: config.INGEST_PRODUCE_MAX_BYTES,
+  });
+  await publisher.start();
+
+  const metrics = createMetricsRegistry('ingest');
+  const app = createServiceHttp({
+    logger: log,
+    metrics,
+    isReady: () => publisher.isConnected,
+    fastify: { bodyLimit: config.INGEST_MAX_BODY_BYTES },
+  });
+  registerIngestRoutes(app, kinds as { usage: EventKind<unknown, unknown>; outcome: EventKind<unknown, unknown> }, {
+    keys: deps.keys,
+    metrics: createIngestMetrics(metrics),
+    maxBodyBytes: config.INGEST_MAX_BODY_BYTES,
+    async publish(kind, events) {
+      const schemaId = schemaIds.get(valueSubject(kind.topic))!;
+      const messages = await Promise.all(
+        events.map(async (event) => ({ key: kind.key(event), value: await deps.registry.encode(schemaId, event) })),
+      );
+      await publisher.publish(kind.topic, messages);
+    },
+  });
   const url = await app.listen({ port: config.INGEST_PORT, host: config.INGEST_HOST });
   log.info({ event: 'service_started', url }, 'ingest listening');
   return {
     url,
     async stop() {
-      await app.close(); // stop accepting; in-flight requests finish first
-      await producer.disconnect();
+      await app.close(); // stop accepting; in-flight requests finish (and are acknowledged) first
+      await publisher.stop();
     },
   };
 }

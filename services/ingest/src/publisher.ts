@@ -1,0 +1,130 @@
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { HttpError } from './errors.js';
+
+export interface PublisherOptions {
+  /** Milliseconds to wait for Kafka's acknowledgement before answering 503. */
+  timeoutMs: number;
+  /** Messages gathered from concurrent requests are sent together after at most this long. */
+  lingerMs: number;
+  maxBatchMessages: number;
+  /**
+   * Bytes of messages per produce request. Kafka refuses a partition's batch over its
+   * `message.max.bytes` (1 MiB by default) for good, so larger flushes go out in chunks.
+   */
+  maxBatchBytes: number;
+}
+
+interface Pending {
+  topic: string;
+  messages: Message[];
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Publishes with acks=all through an idempotent producer. kafkajs has no producer linger, so
+ * this gathers the messages of concurrent requests for a few milliseconds and sends them as
+ * one batch; every request resolves only when Kafka has acknowledged all of its messages.
+ */
+export class Publisher {
+  private readonly producer: Producer;
+  private queue: Pending[] = [];
+  private queuedMessages = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private connected = false;
+
+  constructor(kafka: Kafka, private readonly options: PublisherOptions) {
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    this.producer.on(this.producer.events.CONNECT, () => (this.connected = true));
+    this.producer.on(this.producer.events.DISCONNECT, () => (this.connected = false));
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+  }
+
+  async stop(): Promise<void> {
+    await this.flush();
+    await this.producer.disconnect();
+  }
+
+  publish(topic: string, messages: Message[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    const acknowledged = new Promise<void>((resolve, reject) => {
+      this.queue.push({ topic, messages, resolve, reject });
+    });
+    this.queuedMessages += messages.length;
+    if (this.queuedMessages >= this.options.maxBatchMessages) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.options.lingerMs);
+    return withTimeout(acknowledged, this.options.timeoutMs);
+  }
+
+  private async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.queue;
+    this.queue = [];
+    this.queuedMessages = 0;
+    if (batch.length === 0) return;
+    // Chunks under the byte cap, sent in order; a request settles once the chunk holding its
+    // last message is acknowledged, and fails if that chunk or an earlier one fails.
+    const chunks: Map<string, Message[]>[] = [];
+    const lastChunkOf: number[] = [];
+    let chunk = new Map<string, Message[]>();
+    let chunkBytes = 0;
+    for (const p of batch) {
+      for (const m of p.messages) {
+        const size = messageBytes(m);
+        if (chunkBytes > 0 && chunkBytes + size > this.options.maxBatchBytes) {
+          chunks.push(chunk);
+          chunk = new Map();
+          chunkBytes = 0;
+        }
+        const messages = chunk.get(p.topic) ?? [];
+        messages.push(m);
+        chunk.set(p.topic, messages);
+        chunkBytes += size;
+      }
+      lastChunkOf.push(chunks.length);
+    }
+    chunks.push(chunk);
+    let settled = 0;
+    try {
+      for (const [index, topicMessages] of chunks.entries()) {
+        await this.producer.sendBatch({
+          acks: -1,
+          topicMessages: [...topicMessages].map(([topic, messages]) => ({ topic, messages })),
+        });
+        while (settled < batch.length && lastChunkOf[settled]! <= index) batch[settled++]!.resolve();
+      }
+    } catch (error) {
+      for (; settled < batch.length; settled++) batch[settled]!.reject(error as Error);
+    }
+  }
+}
+
+/** A message's share of a record batch: key, value and a generous bound on the record's framing. */
+function messageBytes(m: Message): number {
+  const length = (v: Message['key'] | Message['value']) => (v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+  return length(m.key) + length(m.value) + 32;
+}
+
+/**
+ * Past the deadline the caller gets 503 and must retry; the send may still land later, which
+ * is safe because a retried event has the same event id and counts once downstream.
+ */
+function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HttpError(503, `Kafka did not acknowledge within ${ms} ms`, 5)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
