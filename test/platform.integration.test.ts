@@ -79,7 +79,7 @@ describe('platform: real Kafka, schema registry and ClickHouse', () => {
     const serviceEnv = { ...env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), INGEST_HOST: '127.0.0.1', ATTRIBUTOR_HOST: '127.0.0.1', JOINER_HOST: '127.0.0.1', API_HOST: '127.0.0.1' };
     const registry = new SchemaRegistry({ host: env.SCHEMA_REGISTRY_URL! });
     const services = [
-      await startAttributor(loadAttributorConfig(serviceEnv), { logger: testLogger, clickhouse }),
+      await startAttributor(loadAttributorConfig(serviceEnv), { logger: testLogger, clickhouse, registry }),
       await startJoiner(loadJoinerConfig(serviceEnv), { logger: testLogger, clickhouse }),
       await startApi(loadApiConfig(serviceEnv), { logger: testLogger, clickhouse }),
       await startIngest(loadIngestConfig(serviceEnv), { logger: testLogger, keys: keyRingFor(), registry }),

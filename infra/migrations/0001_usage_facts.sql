@@ -33,12 +33,14 @@ CREATE TABLE IF NOT EXISTS usage_facts {{ON_CLUSTER}}
     cached_input_cost_usd Decimal(38, 9),
     cache_write_cost_usd Decimal(38, 9),
     output_cost_usd      Decimal(38, 9),
+    request_cost_usd     Decimal(38, 9),
     reported_cost_usd    Nullable(Decimal(38, 9)),
     price_status         LowCardinality(String),
     price_source         LowCardinality(String),
     price_ref            String,
     attribution_tier     LowCardinality(String),
     attribution_rule     String,
+    system_prompt_id     String,
     prompt_fingerprint   String,
     -- Allocations (a split sums exactly to cost_usd); ARRAY JOIN them, or read usage_allocations.
     `alloc.project`      Array(LowCardinality(String)),
@@ -48,7 +50,9 @@ CREATE TABLE IF NOT EXISTS usage_facts {{ON_CLUSTER}}
     `alloc.capex_class`  Array(LowCardinality(String)),
     `alloc.capex_reason` Array(LowCardinality(String)),
     `alloc.cost_usd`     Array(Decimal(38, 9)),
-    config_version       UInt64,
+    -- Configuration versions (config topic offsets) the fact was computed with.
+    rules_version        UInt64,
+    prices_version       UInt64,
     -- Where the event sits in Kafka, and the row version: a later write of the same event wins.
     source_partition     UInt32,
     source_offset        UInt64,

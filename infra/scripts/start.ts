@@ -9,10 +9,9 @@ import { startApi, loadApiConfig } from '@tokenledger/api';
 import { startAttributor, loadAttributorConfig } from '@tokenledger/attributor';
 import { startIngest, loadIngestConfig } from '@tokenledger/ingest';
 import { startJoiner, loadJoinerConfig } from '@tokenledger/outcome-joiner';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import {
   clickHouseSettings, connectClickHouse, createKafka, createLogger, devKeys, devKeysEnv, ensureTopics,
-  keyRingFor, migrate, parseEnv, platformEnv,
+  keyRingFor, migrate, parseEnv, platformEnv, SchemaRegistry,
 } from '@tokenledger/infra';
 import { startLocalStack, type LocalStack } from '@tokenledger/infra/local';
 import { topicSpecs } from '@tokenledger/schemas';
@@ -65,7 +64,7 @@ async function main(): Promise<void> {
 
     const registry = new SchemaRegistry({ host: shared.SCHEMA_REGISTRY_URL });
     const keyRing = keyRingFor(keys);
-    const attributor = await startAttributor(configs.attributor, { logger: createLogger('attributor', shared.LOG_LEVEL), clickhouse });
+    const attributor = await startAttributor(configs.attributor, { logger: createLogger('attributor', shared.LOG_LEVEL), clickhouse, registry });
     stops.push(attributor.stop);
     const joiner = await startJoiner(configs.joiner, { logger: createLogger('outcome-joiner', shared.LOG_LEVEL), clickhouse });
     stops.push(joiner.stop);

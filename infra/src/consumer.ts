@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { DeadLetter, DeadLetterSink } from './dead-letter.js';
 import type { Logger } from './logger.js';
-import { SchemaType, type RawAvroSchema, type SchemaRegistry } from './registry.js';
+import { decodeAvro, type SchemaRegistry } from './registry.js';
 
 /** A message decoded through the registry and checked against the reader's contract. */
 export interface Decoded<T> {
@@ -125,7 +125,10 @@ export class BatchConsumer<T> {
     for (const message of batch.messages) {
       const result = await this.withRetry(() => this.decode(message, batch.partition), heartbeat, isRunning);
       if (result.ok) good.push(result.decoded);
-      else letters.push(this.letter(batch.topic, batch.partition, message, result.reason));
+      else {
+        letters.push(this.letter(batch.topic, batch.partition, message, result.reason));
+        this.o.log.warn({ event: 'dead_lettered', consumer: this.o.name, partition: batch.partition, offset: message.offset, reason: result.reason }, 'poison message set aside');
+      }
     }
     const context: BatchContext = { topic: batch.topic, partition: batch.partition, heartbeat };
     await this.withRetry(async () => {
@@ -149,7 +152,7 @@ export class BatchConsumer<T> {
     if (!bytes || bytes.length < 5 || bytes[0] !== 0) return { ok: false, reason: 'not_wire_format: not Confluent wire format (magic byte 0 + schema id)' };
     let value: unknown;
     try {
-      value = await this.o.registry.decode(bytes, { [SchemaType.AVRO]: { readerSchema: this.o.readerSchema as RawAvroSchema } });
+      value = await decodeAvro(this.o.registry, bytes, this.o.readerSchema);
     } catch (error) {
       if (isRegistryNotFound(error)) return { ok: false, reason: `unknown_schema: schema id ${bytes.readUInt32BE(1)} is not in the registry` };
       const status = (error as { status?: number }).status;

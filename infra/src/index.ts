@@ -10,3 +10,5 @@ export * from './lifecycle.js';
 export * from './registry.js';
 export * from './consumer.js';
 export * from './dead-letter.js';
+export * from './topic-reader.js';
+export * from './config-publisher.js';

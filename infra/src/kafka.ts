@@ -22,7 +22,8 @@ export function createKafka(brokers: string[], clientId: string, log: Logger): K
   return new Kafka({
     clientId,
     brokers,
-    logLevel: logLevel.WARN,
+    // kafkajs' INFO is chatty (every join and commit): shown only when the service logs at debug.
+    logLevel: log.isLevelEnabled('debug') ? logLevel.INFO : logLevel.WARN,
     retry: { initialRetryTime: 200, retries: 8 },
     logCreator: () => ({ namespace, level, log: entry }: LogEntry) => {
       const { message, ...rest } = entry;

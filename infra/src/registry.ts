@@ -1,7 +1,7 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 
 export { SchemaRegistry, SchemaType };
-export type { RawAvroSchema } from '@kafkajs/confluent-schema-registry/dist/@types.js';
+import type { RawAvroSchema } from '@kafkajs/confluent-schema-registry/dist/@types.js';
 
 export interface AvroSubject {
   /** Confluent's TopicNameStrategy: `<topic>-value`. */
@@ -26,3 +26,11 @@ export async function registerAvroSchemas(registry: SchemaRegistry, subjects: Av
 }
 
 export const valueSubject = (topic: string): string => `${topic}-value`;
+
+/** Decodes Confluent wire format, resolving the writer's schema into the reader's (schema evolution). */
+export async function decodeAvro(registry: SchemaRegistry, bytes: Buffer, readerSchema: object): Promise<unknown> {
+  const record: unknown = await registry.decode(bytes, { [SchemaType.AVRO]: { readerSchema: readerSchema as RawAvroSchema } });
+  // avsc returns instances of generated record classes; their prototype methods would look
+  // like unknown fields to a strict contract. A structured clone keeps only the data.
+  return structuredClone(record);
+}

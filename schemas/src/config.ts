@@ -85,7 +85,7 @@ export interface TenantConfig {
   pricesVersion: number;
   priceOverrides: Map<string, PriceOverride>;
   rules: Map<string, AttributionRule>;
-  ticketPrefixes: Map<string, string>;
+  ticketPrefixes: Map<string, { project: string }>;
   users: Map<string, { team: string }>;
   teams: Map<string, { cost_center?: string | null | undefined; default_project?: string | null | undefined }>;
   projects: Map<string, ProjectEntry>;
@@ -131,7 +131,7 @@ function itemsOf(config: TenantConfig, kind: ConfigKind): Map<string, unknown> {
   switch (kind) {
     case 'price_override': return config.priceOverrides;
     case 'attribution_rule': return config.rules;
-    case 'ticket_prefix': return config.ticketPrefixes as Map<string, unknown>;
+    case 'ticket_prefix': return config.ticketPrefixes;
     case 'directory_user': return config.users;
     case 'directory_team': return config.teams;
     case 'project': return config.projects;

@@ -28,7 +28,7 @@ export async function openClickHouse(env: Record<string, string>): Promise<Click
   return connectClickHouse(clickHouseSettings(platform, platform.TOKENLEDGER_DATA_DIR));
 }
 
-export const testLogger = createLogger('test', 'warn');
+export const testLogger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'warn');
 
 /** Polls until `check` returns a value that is not undefined, or fails after `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {

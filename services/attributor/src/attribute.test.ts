@@ -8,7 +8,8 @@ const DEV_STARTS = Date.UTC(2026, 0, 1);
 const EVENT_TIME = Date.UTC(2026, 1, 10, 9);
 
 const config: AttributionConfig = {
-  version: 7,
+  rules_version: 7,
+  prices_version: 5,
   rules: [{ id: 'refunds', priority: 1, when: [{ field: 'prompt', keywords: ['refund'] }], target: { project: 'billing' } }],
   ticketPrefixes: { PAY: 'payments' },
   directory: {
@@ -90,7 +91,8 @@ describe('attributeUsage', () => {
       rule_id: 'directory:payments-team',
       system_prompt_id: 'sp-1',
       prompt_fingerprint: 'fp-abc',
-      config_version: 7,
+      rules_version: 7,
+      prices_version: 5,
       allocations: [
         {
           project: 'payments',
@@ -174,7 +176,7 @@ describe('parseAttributionConfig', () => {
   });
 
   it.each([
-    ['a missing version', { ...config, version: undefined }],
+    ['a missing version', { ...config, rules_version: undefined }],
     ['an unknown condition field', { ...config, rules: [{ ...config.rules[0], when: [{ field: 'body', keywords: ['x'] }] }] }],
     ['an unknown project class', { ...config, projects: { p: { class: 'maybe' } } }],
     ['an override with neither rates nor discount', { ...config, priceOverrides: [{ ...config.priceOverrides[0], input: undefined }] }],

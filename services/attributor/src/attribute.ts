@@ -28,7 +28,9 @@ const NANO_DECIMALS = 9;
 
 export const attributionConfigSchema = z.object({
   /** Recorded on every fact, so a fact can be traced to the configuration that produced it. */
-  version: z.number().int().nonnegative(),
+  rules_version: z.number().int().nonnegative(),
+  /** The price overrides' version, recorded beside rules_version. */
+  prices_version: z.number().int().nonnegative(),
   rules: z.array(attributionRuleSchema),
   ticketPrefixes: ticketPrefixesSchema,
   directory: directorySchema,
@@ -39,7 +41,8 @@ export const attributionConfigSchema = z.object({
 export type AttributionConfig = z.infer<typeof attributionConfigSchema>;
 
 export interface CompiledConfig {
-  version: number;
+  rulesVersion: number;
+  pricesVersion: number;
   attributor: Attributor;
   priceBook: PriceBook;
   projects: ReadonlyMap<string, ProjectEntry>;
@@ -87,7 +90,8 @@ export interface UsageFact {
   rule_id: string;
   system_prompt_id: string | null;
   prompt_fingerprint: string | null;
-  config_version: number;
+  rules_version: number;
+  prices_version: number;
   allocations: FactAllocation[];
 }
 
@@ -101,7 +105,8 @@ export function parseAttributionConfig(raw: unknown): AttributionConfig {
 /** Compiles rules, regexes and price overrides once per configuration version. */
 export function compileConfig(config: AttributionConfig): CompiledConfig {
   return {
-    version: config.version,
+    rulesVersion: config.rules_version,
+    pricesVersion: config.prices_version,
     attributor: compileAttributor(config),
     priceBook: createPriceBook(config.priceOverrides),
     projects: indexProjectCatalogue(config.projects),
@@ -152,7 +157,8 @@ export function attributeUsage(usage: UsageInput, config: CompiledConfig): Usage
     rule_id: attribution.rule_id,
     system_prompt_id: usage.prompt?.system_prompt_id ?? null,
     prompt_fingerprint: usage.prompt?.fingerprint ?? null,
-    config_version: config.version,
+    rules_version: config.rulesVersion,
+    prices_version: config.pricesVersion,
     allocations,
   };
 }

@@ -5,6 +5,8 @@ export const attributorEnv = platformEnv.extend({
   /** HTTP port for health, readiness and metrics. */
   ATTRIBUTOR_PORT: envPort.default(9464),
   ATTRIBUTOR_HOST: z.string().default('0.0.0.0'),
+  /** Consumer group: instances sharing it split the usage topic's partitions. */
+  ATTRIBUTOR_GROUP_ID: z.string().min(1).default('tokenledger-attributor'),
 });
 
 export type AttributorConfig = z.infer<typeof attributorEnv>;
