@@ -1,4 +1,5 @@
-import { Partitioners, type Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { createIdempotentProducer } from './kafka.js';
 import { configEventAvro, configEventKey, topics, type ConfigEvent } from '@tokenledger/schemas';
 import { registerAvroSchemas, valueSubject, type SchemaRegistry } from './registry.js';
 
@@ -9,7 +10,7 @@ import { registerAvroSchemas, valueSubject, type SchemaRegistry } from './regist
 export async function publishConfigChanges(kafka: Kafka, registry: SchemaRegistry, changes: ConfigEvent[]): Promise<number[]> {
   const subject = valueSubject(topics.config);
   const schemaId = (await registerAvroSchemas(registry, [{ subject, schema: configEventAvro }])).get(subject)!;
-  const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = createIdempotentProducer(kafka);
   await producer.connect();
   try {
     const messages = await Promise.all(changes.map(async (c) => ({ key: configEventKey(c), value: await registry.encode(schemaId, c) })));

@@ -1,4 +1,5 @@
-import { Partitioners, type IHeaders, type Kafka, type Producer } from 'kafkajs';
+import type { IHeaders, Kafka, Producer } from 'kafkajs';
+import { createIdempotentProducer } from './kafka.js';
 
 export interface DeadLetter {
   sourceTopic: string;
@@ -16,7 +17,7 @@ export class DeadLetterSink {
   private readonly producer: Producer;
 
   constructor(kafka: Kafka, private readonly topic: string) {
-    this.producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = createIdempotentProducer(kafka);
   }
 
   start(): Promise<void> {

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type ITopicConfig, type LogEntry, type Producer } from 'kafkajs';
 import { z } from 'zod';
 import { envList } from './env.js';
 import type { Logger } from './logger.js';
@@ -51,4 +51,17 @@ export async function assertTopicsExist(admin: Admin, names: string[]): Promise<
   const existing = new Set(await admin.listTopics());
   const missing = names.filter((n) => !existing.has(n));
   if (missing.length) throw new Error(`Kafka topics missing: ${missing.join(', ')}`);
+}
+
+/**
+ * An idempotent producer (acks=all on every send). It retries without limit, as kafkajs
+ * requires for idempotence; callers that must answer in time (ingest) bound the wait themselves.
+ */
+export function createIdempotentProducer(kafka: Kafka, maxInFlightRequests = 1): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
+  });
 }

@@ -1,4 +1,5 @@
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { Kafka, Message, Producer } from 'kafkajs';
+import { createIdempotentProducer } from '@tokenledger/infra';
 import { HttpError } from './errors.js';
 
 export interface PublisherOptions {
@@ -34,11 +35,7 @@ export class Publisher {
   private connected = false;
 
   constructor(kafka: Kafka, private readonly options: PublisherOptions) {
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+    this.producer = createIdempotentProducer(kafka);
     this.producer.on(this.producer.events.CONNECT, () => (this.connected = true));
     this.producer.on(this.producer.events.DISCONNECT, () => (this.connected = false));
   }
