@@ -80,7 +80,7 @@ describe('platform: real Kafka, schema registry and ClickHouse', () => {
     const registry = new SchemaRegistry({ host: env.SCHEMA_REGISTRY_URL! });
     const services = [
       await startAttributor(loadAttributorConfig(serviceEnv), { logger: testLogger, clickhouse, registry }),
-      await startJoiner(loadJoinerConfig(serviceEnv), { logger: testLogger, clickhouse }),
+      await startJoiner(loadJoinerConfig(serviceEnv), { logger: testLogger, clickhouse, registry }),
       await startApi(loadApiConfig(serviceEnv), { logger: testLogger, clickhouse }),
       await startIngest(loadIngestConfig(serviceEnv), { logger: testLogger, keys: keyRingFor(), registry }),
     ];

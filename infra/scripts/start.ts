@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     const keyRing = keyRingFor(keys);
     const attributor = await startAttributor(configs.attributor, { logger: createLogger('attributor', shared.LOG_LEVEL), clickhouse, registry });
     stops.push(attributor.stop);
-    const joiner = await startJoiner(configs.joiner, { logger: createLogger('outcome-joiner', shared.LOG_LEVEL), clickhouse });
+    const joiner = await startJoiner(configs.joiner, { logger: createLogger('outcome-joiner', shared.LOG_LEVEL), clickhouse, registry });
     stops.push(joiner.stop);
     const api = await startApi(configs.api, { logger: createLogger('api', shared.LOG_LEVEL), clickhouse });
     stops.push(api.stop);

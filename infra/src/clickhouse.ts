@@ -139,3 +139,19 @@ export async function migrate(client: ClickHouseClient, s: Pick<ClickHouseSettin
   }
   return count;
 }
+
+/** ClickHouse DateTime64 text in UTC, e.g. `2026-11-22 15:00:00.000`. */
+export function clickHouseTime(epochMs: number): string {
+  return new Date(epochMs).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** Rows for a query with an `{ids:Array(String)}` parameter, run a few thousand ids at a time. */
+export async function queryByIds<T>(client: ClickHouseClient, query: string, params: Record<string, unknown>, ids: Iterable<string>, idsPerQuery = 5_000): Promise<T[]> {
+  const unique = [...new Set(ids)];
+  const rows: T[] = [];
+  for (let i = 0; i < unique.length; i += idsPerQuery) {
+    const result = await client.query({ query, query_params: { ...params, ids: unique.slice(i, i + idsPerQuery) }, format: 'JSONEachRow' });
+    rows.push(...(await result.json<T>()));
+  }
+  return rows;
+}

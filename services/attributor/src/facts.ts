@@ -1,10 +1,6 @@
+import { clickHouseTime } from '@tokenledger/infra';
 import { nanosToDecimal, type UsageEvent } from '@tokenledger/schemas';
 import type { UsageFact } from './attribute.js';
-
-/** ClickHouse DateTime64 text in UTC, e.g. `2026-11-22 15:00:00.000`. */
-export function clickHouseTime(epochMs: number): string {
-  return new Date(epochMs).toISOString().replace('T', ' ').replace('Z', '');
-}
 
 const usd = (nano: bigint): string => nanosToDecimal(nano);
 

@@ -1,4 +1,4 @@
-import { clickHouseSettings, connectClickHouse, createLogger, exitOnStartupError, migrate, stopOnSignal } from '@tokenledger/infra';
+import { clickHouseSettings, connectClickHouse, createLogger, exitOnStartupError, migrate, SchemaRegistry, stopOnSignal } from '@tokenledger/infra';
 import { loadJoinerConfig } from './config.js';
 import { startJoiner } from './service.js';
 
@@ -8,7 +8,8 @@ try {
   const settings = clickHouseSettings(config, config.TOKENLEDGER_DATA_DIR);
   const clickhouse = await connectClickHouse(settings);
   if (config.CLICKHOUSE_MIGRATE) await migrate(clickhouse, settings, logger);
-  const service = await startJoiner(config, { logger, clickhouse });
+  const registry = new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL });
+  const service = await startJoiner(config, { logger, clickhouse, registry });
   stopOnSignal(async () => {
     await service.stop();
     await clickhouse.close();
