@@ -8,3 +8,4 @@ export * from './outcome.js';
 export * from './avro.js';
 export * from './config-bodies.js';
 export * from './config.js';
+export * from './exact.js';

@@ -3,9 +3,8 @@
  * event (so downstream deduplication is per event_id), with the allocations as an array whose
  * cost_nano values sum exactly to the event's cost_nano.
  */
-import { attributionRuleSchema } from '@tokenledger/schemas';
+import { attributionRuleSchema, parseScaledDecimal, splitExactly, toScaledInteger } from '@tokenledger/schemas';
 import { z } from 'zod';
-import { parseDecimal, splitExactly, toScaledInteger } from './allocation.js';
 import {
   compileAttributor,
   directorySchema,
@@ -165,6 +164,6 @@ export function attributeUsage(usage: UsageInput, config: CompiledConfig): Usage
 
 /** Exact decimal USD text → nano-USD, rounding half-even below one nano. */
 function usdToNano(usd: string | null): bigint | null {
-  const decimal = usd === null ? null : parseDecimal(usd);
+  const decimal = usd === null ? null : parseScaledDecimal(usd);
   return decimal && toScaledInteger(decimal, NANO_DECIMALS);
 }

@@ -1,7 +1,7 @@
 import { calcPrice, type ModelPrice, type PriceCalculation } from '@pydantic/genai-prices';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { divideRoundHalfEven } from './allocation.js';
+import { divideRoundHalfEven } from '@tokenledger/schemas';
 import { createPriceBook, type PriceOverride, type PricedUsage } from './pricing.js';
 import type { UsageInput } from './usage-input.js';
 

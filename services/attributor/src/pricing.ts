@@ -12,8 +12,7 @@
  */
 import { calcPrice, type ModelInfo, type ModelPrice } from '@pydantic/genai-prices';
 import { z } from 'zod';
-import { divideRoundHalfEven, parseDecimal, splitExactly, toScaledInteger } from './allocation.js';
-import { priceOverrideSchema, type PriceOverride } from '@tokenledger/schemas';
+import { divideRoundHalfEven, parseScaledDecimal, splitExactly, toScaledInteger, priceOverrideSchema, type PriceOverride } from '@tokenledger/schemas';
 import type { UsageInput } from './usage-input.js';
 
 export { priceOverrideSchema, type PriceOverride };
@@ -307,7 +306,7 @@ function toTieredRate(price: unknown): TieredRate | null {
 
 /** A table rate, exactly as the decimal text the number prints as (2.5 → "2.5"). */
 function numberToRate(usdPerMillion: number): bigint | null {
-  const decimal = Number.isFinite(usdPerMillion) && usdPerMillion >= 0 ? parseDecimal(String(usdPerMillion)) : null;
+  const decimal = Number.isFinite(usdPerMillion) && usdPerMillion >= 0 ? parseScaledDecimal(String(usdPerMillion)) : null;
   return decimal && toScaledInteger(decimal, RATE_DECIMALS);
 }
 
@@ -383,14 +382,14 @@ function compileOverride(input: PriceOverride): CompiledOverride {
 }
 
 function decimalToRate(text: string): bigint {
-  const decimal = parseDecimal(text);
+  const decimal = parseScaledDecimal(text);
   if (!decimal || decimal.scale > RATE_DECIMALS) throw new Error(`rate ${text} needs at most ${RATE_DECIMALS} decimals`);
   return toScaledInteger(decimal, RATE_DECIMALS);
 }
 
 /** (100 − pct) / 100, kept as an exact fraction so the discount is applied before the single rounding. */
 function discountMultiplier(pctText: string): Multiplier {
-  const pct = parseDecimal(pctText);
+  const pct = parseScaledDecimal(pctText);
   if (!pct) throw new Error(`invalid discount_pct ${pctText}`);
   const hundred = 100n * 10n ** BigInt(pct.scale);
   return { numerator: hundred - pct.mantissa, denominator: hundred };

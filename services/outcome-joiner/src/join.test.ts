@@ -1,8 +1,6 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { claimsFromEvents, joinOutcome, runFact } from './join.js';
 import type { OutcomeRecord, RunClaim, UsageCall } from './model.js';
-import { divideRoundHalfEven, splitExactly } from './split.js';
 
 const TENANT = 'acme';
 
@@ -60,56 +58,6 @@ function claimsOf(...outcomes: OutcomeRecord[][]): Map<string, RunClaim[]> {
 
 const join = (events: OutcomeRecord[], usage: Map<string, UsageCall[]>, claims = claimsOf(events), rate: bigint | null = null) =>
   joinOutcome(TENANT, events, usage, claims, rate);
-
-describe('splitExactly', () => {
-  it('gives leftover units to the largest remainders, ties to the lower index', () => {
-    expect(splitExactly(100n, [2, 1])).toEqual([67n, 33n]);
-    expect(splitExactly(101n, [1, 1])).toEqual([51n, 50n]);
-    expect(splitExactly(100n, [1, 1, 1])).toEqual([34n, 33n, 33n]);
-    expect(splitExactly(7n, [3n, 1n])).toEqual([5n, 2n]);
-  });
-
-  it('takes number weights at their decimal value', () => {
-    expect(splitExactly(30n, [0.1, 0.2])).toEqual([10n, 20n]);
-    expect(splitExactly(100n, [0.5, 0.25])).toEqual(splitExactly(100n, [2, 1]));
-    expect(splitExactly(3n, [1e-7, 2e-7])).toEqual([1n, 2n]);
-  });
-
-  it('rejects what it cannot split', () => {
-    expect(() => splitExactly(1n, [0, 0])).toThrow(RangeError);
-    expect(() => splitExactly(-1n, [1])).toThrow(RangeError);
-    expect(() => splitExactly(1n, [-1, 2])).toThrow(RangeError);
-    expect(() => splitExactly(1n, [Number.NaN])).toThrow(RangeError);
-    expect(splitExactly(0n, [0, 0])).toEqual([0n, 0n]);
-  });
-
-  it('sums exactly and stays within one unit of each exact share', () => {
-    fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 10n ** 15n }), fc.array(fc.integer({ min: 1, max: 1_000 }), { minLength: 1, maxLength: 8 }), (total, weights) => {
-        const shares = splitExactly(total, weights);
-        expect(shares.reduce((a, b) => a + b, 0n)).toBe(total);
-        const weightSum = BigInt(weights.reduce((a, b) => a + b, 0));
-        shares.forEach((shareValue, i) => {
-          const exactTimesSum = total * BigInt(weights[i] ?? 0);
-          expect(shareValue * weightSum - exactTimesSum < weightSum).toBe(true);
-          expect(exactTimesSum - shareValue * weightSum < weightSum).toBe(true);
-        });
-      }),
-    );
-  });
-});
-
-describe('divideRoundHalfEven', () => {
-  it.each([
-    [5n, 2n, 2n],
-    [7n, 2n, 4n],
-    [7n, 4n, 2n],
-    [-7n, 2n, -4n],
-    [0n, 3n, 0n],
-  ])('%d / %d = %d', (numerator, denominator, expected) => {
-    expect(divideRoundHalfEven(numerator, denominator)).toBe(expected);
-  });
-});
 
 describe('claimsFromEvents', () => {
   it('claims the union of run_ids, weighted by the latest event (default 1)', () => {

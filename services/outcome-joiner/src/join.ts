@@ -23,7 +23,7 @@
  *   hour; net value = value − cost − (human cost, or 0); null without a value.
  */
 import { tokenKinds, type OutcomeFact, type OutcomeRecord, type RunClaim, type RunFact, type TokenTotals, type UsageCall } from './model.js';
-import { divideRoundHalfEven, splitExactly } from './split.js';
+import { divideRoundHalfEven, splitExactly } from '@tokenledger/schemas';
 
 const MILLIMINUTES_PER_HOUR = 60_000n;
 const DEFAULT_WEIGHT = 1;

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { divideRoundHalfEven, parseDecimal, splitExactly, toScaledInteger } from './allocation.js';
+import { divideRoundHalfEven, parseScaledDecimal, splitExactly, toScaledInteger } from './exact.js';
 
-describe('parseDecimal', () => {
+describe('parseScaledDecimal', () => {
   it.each([
     ['2.5', 25n, 1],
     ['0.08333333333333334', 8333333333333334n, 17],
@@ -13,11 +13,11 @@ describe('parseDecimal', () => {
     ['1.5e3', 1500n, 0],
     [' 7 ', 7n, 0],
   ])('parses %s exactly', (text, mantissa, scale) => {
-    expect(parseDecimal(text)).toEqual({ mantissa, scale });
+    expect(parseScaledDecimal(text)).toEqual({ mantissa, scale });
   });
 
   it.each(['', '.', 'abc', '1,5', '1.2.3', 'NaN', 'Infinity', '1e'])('rejects %j', (text) => {
-    expect(parseDecimal(text)).toBeNull();
+    expect(parseScaledDecimal(text)).toBeNull();
   });
 });
 

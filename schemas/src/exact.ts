@@ -15,7 +15,7 @@ const DECIMAL_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
  * Parses decimal text such as "2.5", "-0.125", "1e-7" (also what `String(number)` prints) exactly.
  * Returns null for anything that is not a finite decimal.
  */
-export function parseDecimal(text: string): ScaledDecimal | null {
+export function parseScaledDecimal(text: string): ScaledDecimal | null {
   const match = DECIMAL_TEXT.exec(text.trim());
   if (!match) return null;
   const [, sign = '', integerDigits = '', fractionDigits = '', exponentText = '0'] = match;
@@ -79,7 +79,7 @@ export function splitExactly(total: bigint, weights: readonly number[] | readonl
 function toExactWeights(weights: readonly number[] | readonly bigint[]): bigint[] {
   const decimals = weights.map((weight): ScaledDecimal => {
     if (typeof weight === 'bigint') return { mantissa: weight, scale: 0 };
-    const decimal = Number.isFinite(weight) ? parseDecimal(String(weight)) : null;
+    const decimal = Number.isFinite(weight) ? parseScaledDecimal(String(weight)) : null;
     if (!decimal) throw new RangeError(`weight must be finite, got ${weight}`);
     return decimal;
   });
