@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { ensureKafkaJars, startLocalKafka, type LocalKafka } from './kafka.js';
-import { ensureSchemaRegistry, startLocalSchemaRegistry, type LocalSchemaRegistry } from './schema-registry.js';
+import { ensureKafkaJars, startLocalKafka } from './kafka.js';
+import { ensureSchemaRegistry, startLocalSchemaRegistry } from './schema-registry.js';
 import type { Log } from './process.js';
 
 export interface LocalStackOptions {
