@@ -1,9 +1,11 @@
--- One row per usage event (one LLM call): priced, attributed, deduplicated by event id.
--- ReplacingMergeTree collapses redelivered or duplicated events (same tenant_id, event_id);
--- queries read with FINAL or through the rollups. An event id is bound to its occurred_at.
+-- One row per usage event (one LLM call) and projection: priced, attributed, deduplicated by
+-- event id. ReplacingMergeTree collapses redelivered or duplicated events (same tenant_id,
+-- projection, event_id); queries read with FINAL. An event id is bound to its occurred_at.
+-- A projection is one computation of the facts from the topics (see 0005_projections.sql).
 CREATE TABLE IF NOT EXISTS usage_facts {{ON_CLUSTER}}
 (
     tenant_id            LowCardinality(String),
+    `projection`         UInt32,
     event_id             String,
     occurred_at          DateTime64(3, 'UTC'),
     received_at          DateTime64(3, 'UTC'),
@@ -60,4 +62,4 @@ CREATE TABLE IF NOT EXISTS usage_facts {{ON_CLUSTER}}
 )
 ENGINE = {{REPLICATED}}ReplacingMergeTree(written_at)
 PARTITION BY toYYYYMM(occurred_at)
-ORDER BY (tenant_id, event_id);
+ORDER BY (tenant_id, projection, event_id);

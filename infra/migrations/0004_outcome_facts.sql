@@ -3,6 +3,7 @@
 CREATE TABLE IF NOT EXISTS outcome_facts {{ON_CLUSTER}}
 (
     tenant_id            LowCardinality(String),
+    `projection`         UInt32,
     outcome_id           String,
     outcome_type         LowCardinality(String),
     status               LowCardinality(String),
@@ -34,13 +35,14 @@ CREATE TABLE IF NOT EXISTS outcome_facts {{ON_CLUSTER}}
 )
 ENGINE = {{REPLICATED}}ReplacingMergeTree(computed_at)
 PARTITION BY toYYYYMM(occurred_at)
-ORDER BY (tenant_id, outcome_id);
+ORDER BY (tenant_id, projection, outcome_id);
 
 -- Spend with no outcome: runs no outcome claimed within the horizon after their last call.
 -- A run claimed later is marked deleted (is_deleted = 1) and drops out under FINAL.
 CREATE TABLE IF NOT EXISTS no_outcome_runs {{ON_CLUSTER}}
 (
     tenant_id            LowCardinality(String),
+    `projection`         UInt32,
     run_id               String,
     calls                UInt64,
     cost_usd             Decimal(38, 9),
@@ -58,9 +60,10 @@ CREATE TABLE IF NOT EXISTS no_outcome_runs {{ON_CLUSTER}}
     is_deleted           UInt8 DEFAULT 0
 )
 ENGINE = {{REPLICATED}}ReplacingMergeTree(computed_at, is_deleted)
-ORDER BY (tenant_id, run_id);
+ORDER BY (tenant_id, projection, run_id);
 
--- Progress of the joiner's settle loop: how far usage and outcome writes have been joined.
+-- Progress of the joiner's settle loop, per projection (name `settle:<projection>`): how far
+-- usage and outcome writes have been joined.
 CREATE TABLE IF NOT EXISTS joiner_progress {{ON_CLUSTER}}
 (
     name                 String,

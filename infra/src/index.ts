@@ -12,3 +12,4 @@ export * from './consumer.js';
 export * from './dead-letter.js';
 export * from './topic-reader.js';
 export * from './config-publisher.js';
+export * from './projections.js';

@@ -1,5 +1,5 @@
 import {
-  assertTopicsExist, BatchConsumer, createKafka, createMetricsRegistry, createServiceHttp, DeadLetterSink, decodeAvro,
+  assertTopicsExist, BatchConsumer, createKafka, createMetricsRegistry, createServiceHttp, DeadLetterSink, decodeAvro, Projections,
   TopicReader, type ClickHouseClient, type Logger, type SchemaRegistry,
 } from '@tokenledger/infra';
 import { configEventAvro, configEventSchema, topics, usageEventAvro, usageEventSchema, type UsageEvent } from '@tokenledger/schemas';
@@ -55,6 +55,8 @@ export async function startAttributor(config: AttributorConfig, deps: Attributor
   });
   await configReader.start();
 
+  const projections = new Projections(deps.clickhouse);
+  await projections.start();
   const deadLetters = new DeadLetterSink(kafka, topics.deadLetter);
   await deadLetters.start();
   const consumer = new BatchConsumer<UsageEvent>({
@@ -69,9 +71,11 @@ export async function startAttributor(config: AttributorConfig, deps: Attributor
     log,
     metrics,
     async handle(messages) {
-      const rows = messages.map(({ value, partition, offset }) =>
+      const facts = messages.map(({ value, partition, offset }) =>
         usageFactRow(attributeUsage(value, store.compiledFor(value.tenant_id)), value, { partition, offset }),
       );
+      // Every active projection gets the fact: the served one, and one a replay is building.
+      const rows = projections.active().flatMap((projection) => facts.map((fact) => ({ ...fact, projection })));
       await deps.clickhouse.insert({ table: 'usage_facts', values: rows, format: 'JSONEachRow' });
     },
   });
@@ -87,6 +91,7 @@ export async function startAttributor(config: AttributorConfig, deps: Attributor
       await consumer.stop();
       await configReader.stop();
       await deadLetters.stop();
+      projections.stop();
     },
   };
 }

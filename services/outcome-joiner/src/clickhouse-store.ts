@@ -18,10 +18,11 @@ const nanosOrNull = (usd: string | null): bigint | null => (usd === null ? null 
 
 /** The joiner's state read from ClickHouse: usage facts (written by the attributor), outcome events and claims. */
 export class ClickHouseJoinStore implements JoinStore {
-  constructor(private readonly clickhouse: ClickHouseClient) {}
+  /** Reads the usage facts of one projection; outcome events and claims are the same in all. */
+  constructor(private readonly clickhouse: ClickHouseClient, private readonly projection: number) {}
 
   private select<T>(query: string, tenantId: string, ids: string[]): Promise<T[]> {
-    return queryByIds<T>(this.clickhouse, query, { tenant: tenantId }, ids);
+    return queryByIds<T>(this.clickhouse, query, { tenant: tenantId, projection: this.projection }, ids);
   }
 
   /**
@@ -82,7 +83,8 @@ export class ClickHouseJoinStore implements JoinStore {
     }>(
       `SELECT event_id, run_id, toUnixTimestamp64Milli(occurred_at) AS occurred_ms, provider, model, step, attempt, status,
               cost_usd, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens
-       FROM usage_facts FINAL WHERE tenant_id = {tenant:String} AND run_id IN {ids:Array(String)}`,
+       FROM usage_facts FINAL
+       WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND run_id IN {ids:Array(String)}`,
       tenantId, runIds,
     );
     const calls = rows.map((r): UsageCall => ({

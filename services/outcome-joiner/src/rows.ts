@@ -45,9 +45,10 @@ export function claimRows(e: OutcomeEvent) {
   }));
 }
 
-export function outcomeFactRow(f: OutcomeFact) {
+export function outcomeFactRow(f: OutcomeFact, projection: number) {
   return {
     tenant_id: f.tenant_id,
+    projection,
     outcome_id: f.outcome_id,
     outcome_type: f.outcome_type,
     status: f.status,
@@ -78,9 +79,10 @@ export function outcomeFactRow(f: OutcomeFact) {
   };
 }
 
-export function noOutcomeRunRow(r: RunFact, declaredAt: number) {
+export function noOutcomeRunRow(r: RunFact, declaredAt: number, projection: number) {
   return {
     tenant_id: r.tenant_id,
+    projection,
     run_id: r.run_id,
     calls: r.calls.toString(),
     cost_usd: usd(r.cost_nano),
@@ -99,10 +101,10 @@ export function noOutcomeRunRow(r: RunFact, declaredAt: number) {
 }
 
 /** Marks a run as no longer spend-with-no-outcome (an outcome claimed it); drops out under FINAL. */
-export function withdrawnRunRow(tenantId: string, runId: string, at: number) {
+export function withdrawnRunRow(tenantId: string, runId: string, at: number, projection: number) {
   const zero = '0';
   return {
-    tenant_id: tenantId, run_id: runId, calls: zero, cost_usd: zero, retry_tax_usd: zero,
+    tenant_id: tenantId, projection, run_id: runId, calls: zero, cost_usd: zero, retry_tax_usd: zero,
     input_tokens: zero, output_tokens: zero, cached_input_tokens: zero, cache_write_tokens: zero, reasoning_tokens: zero,
     models: [], first_at: clickHouseTime(at), last_at: clickHouseTime(at), declared_at: clickHouseTime(at), is_deleted: 1,
   };

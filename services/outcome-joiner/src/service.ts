@@ -1,5 +1,5 @@
 import {
-  assertTopicsExist, BatchConsumer, createKafka, createMetricsRegistry, createServiceHttp, DeadLetterSink,
+  assertTopicsExist, BatchConsumer, createKafka, createMetricsRegistry, createServiceHttp, DeadLetterSink, Projections,
   type ClickHouseClient, type Logger, type SchemaRegistry,
 } from '@tokenledger/infra';
 import { outcomeEventAvro, outcomeEventSchema, topics, type OutcomeEvent } from '@tokenledger/schemas';
@@ -60,9 +60,12 @@ export async function startJoiner(config: JoinerConfig, deps: JoinerDeps): Promi
   });
   await consumer.start();
 
+  const projections = new Projections(deps.clickhouse);
+  await projections.start();
   const settler = new Settler({
     clickhouse: deps.clickhouse,
-    store: new ClickHouseJoinStore(deps.clickhouse),
+    projections: () => projections.active(),
+    storeFor: (projection) => new ClickHouseJoinStore(deps.clickhouse, projection),
     horizonMs: config.JOINER_HORIZON_HOURS * 3_600_000,
     visibilityLagMs: config.JOINER_VISIBILITY_LAG_MS,
     intervalMs: config.JOINER_SETTLE_INTERVAL_MS,
@@ -84,6 +87,7 @@ export async function startJoiner(config: JoinerConfig, deps: JoinerDeps): Promi
       await settler.stop();
       await consumer.stop();
       await deadLetters.stop();
+      projections.stop();
     },
   };
 }

@@ -11,7 +11,9 @@ export interface Clock {
 
 export interface SettlerOptions {
   clickhouse: ClickHouseClient;
-  store: JoinStore;
+  /** The projections to join (every active one); each has its own usage facts and progress. */
+  projections: () => number[];
+  storeFor(projection: number): JoinStore;
   /** Usage whose run no outcome claims this long after its last call is spend with no outcome. */
   horizonMs: number;
   /** Rows are joined once they are this old, so an insert still committing is never skipped. */
@@ -90,10 +92,10 @@ export class Settler {
     return (await this.o.clickhouse.query({ query, query_params: params, format: 'JSONEachRow' })).json<T>();
   }
 
-  private async progress(): Promise<Progress> {
+  private async progress(name: string): Promise<Progress> {
     const [row] = await this.rows<{ written_until: string; clock_ms: string }>(
       `SELECT toString(written_until) AS written_until, toUnixTimestamp64Milli(clock_at) AS clock_ms
-       FROM joiner_progress FINAL WHERE name = 'settle'`, {},
+       FROM joiner_progress FINAL WHERE name = {name:String}`, { name },
     );
     return row ? { writtenUntil: row.written_until, clockAt: Number(row.clock_ms) } : { writtenUntil: '1970-01-01 00:00:00.000000', clockAt: 0 };
   }
@@ -107,19 +109,37 @@ export class Settler {
 
   private async pass(): Promise<{ outcomes: number; noOutcomeRuns: number }> {
     const stopTimer = this.passSeconds.startTimer();
+    const total = { outcomes: 0, noOutcomeRuns: 0 };
+    for (const projection of this.o.projections()) {
+      const done = await this.passFor(projection);
+      total.outcomes += done.outcomes;
+      total.noOutcomeRuns += done.noOutcomeRuns;
+    }
+    this.outcomesWritten.inc(total.outcomes);
+    this.noOutcomeRuns.inc(total.noOutcomeRuns);
+    stopTimer();
+    return total;
+  }
+
+  /** One projection's pass. A new projection starts from nothing, so it joins everything once. */
+  private async passFor(projection: number): Promise<{ outcomes: number; noOutcomeRuns: number }> {
     const { o } = this;
-    const from = await this.progress();
+    const store = o.storeFor(projection);
+    const progressName = `settle:${projection}`;
+    const from = await this.progress(progressName);
     const [{ until }] = (await this.rows<{ until: string }>(
       'SELECT toString(now64(6) - toIntervalMillisecond({lag:UInt32})) AS until', { lag: o.visibilityLagMs },
     )) as [{ until: string }];
     const clockNow = o.clock.now();
-    const window = { from: from.writtenUntil, until };
+    const window = { from: from.writtenUntil, until, projection };
 
     const runs: IdsByTenant = new Map();
     const outcomes: IdsByTenant = new Map();
     addAll(runs, await this.rows(
       `SELECT tenant_id, groupUniqArray(run_id) AS ids FROM usage_facts
-       WHERE written_at > toDateTime64({from:String}, 6) AND written_at <= toDateTime64({until:String}, 6) GROUP BY tenant_id`, window,
+       WHERE projection = {projection:UInt32}
+         AND written_at > toDateTime64({from:String}, 6) AND written_at <= toDateTime64({until:String}, 6)
+       GROUP BY tenant_id`, window,
     ));
     addAll(outcomes, await this.rows(
       `SELECT tenant_id, groupUniqArray(outcome_id) AS ids FROM outcome_events
@@ -129,31 +149,30 @@ export class Settler {
     addAll(runs, await this.rows(
       `SELECT tenant_id, groupUniqArray(run_id) AS ids FROM (
          SELECT tenant_id, run_id, max(occurred_at) AS last FROM usage_facts
-         WHERE occurred_at > toDateTime64({since:String}, 3) GROUP BY tenant_id, run_id HAVING last <= toDateTime64({cutoff:String}, 3)
+         WHERE projection = {projection:UInt32} AND occurred_at > toDateTime64({since:String}, 3)
+         GROUP BY tenant_id, run_id HAVING last <= toDateTime64({cutoff:String}, 3)
        ) GROUP BY tenant_id`,
-      { since: clickHouseTime(Math.max(0, from.clockAt - o.horizonMs)), cutoff: clickHouseTime(clockNow - o.horizonMs) },
+      { projection, since: clickHouseTime(Math.max(0, from.clockAt - o.horizonMs)), cutoff: clickHouseTime(clockNow - o.horizonMs) },
     ));
 
     let outcomeCount = 0;
     let noOutcomeCount = 0;
     for (const tenantId of new Set([...runs.keys(), ...outcomes.keys()])) {
       const changes = { tenantId, runIds: [...(runs.get(tenantId) ?? [])], outcomeIds: [...(outcomes.get(tenantId) ?? [])] };
-      const result = await recompute(o.store, changes, o.humanRateNanoPerHour);
+      const result = await recompute(store, changes, o.humanRateNanoPerHour);
       if (result.outcomes.length > 0) {
-        await o.clickhouse.insert({ table: 'outcome_facts', values: result.outcomes.map(outcomeFactRow), format: 'JSONEachRow' });
+        const rows = result.outcomes.map((fact) => outcomeFactRow(fact, projection));
+        await o.clickhouse.insert({ table: 'outcome_facts', values: rows, format: 'JSONEachRow' });
       }
       outcomeCount += result.outcomes.length;
       const claimedRuns = new Set(result.outcomes.flatMap((fact) => fact.run_ids));
-      noOutcomeCount += await this.settleNoOutcome(tenantId, claimedRuns, result.runsWithoutOutcome, clockNow);
+      noOutcomeCount += await this.settleNoOutcome(store, projection, tenantId, claimedRuns, result.runsWithoutOutcome, clockNow);
     }
     await o.clickhouse.insert({
       table: 'joiner_progress',
-      values: [{ name: 'settle', written_until: until, clock_at: clickHouseTime(clockNow) }],
+      values: [{ name: progressName, written_until: until, clock_at: clickHouseTime(clockNow) }],
       format: 'JSONEachRow',
     });
-    this.outcomesWritten.inc(outcomeCount);
-    this.noOutcomeRuns.inc(noOutcomeCount);
-    stopTimer();
     return { outcomes: outcomeCount, noOutcomeRuns: noOutcomeCount };
   }
 
@@ -161,19 +180,23 @@ export class Settler {
    * Unclaimed runs past the horizon become (or stay, with updated totals) spend with no
    * outcome; a run an outcome now claims leaves that list.
    */
-  private async settleNoOutcome(tenantId: string, claimed: Set<string>, unclaimed: string[], clockNow: number): Promise<number> {
+  private async settleNoOutcome(
+    store: JoinStore, projection: number, tenantId: string, claimed: Set<string>, unclaimed: string[], clockNow: number,
+  ): Promise<number> {
     const { o } = this;
     const cutoff = clockNow - o.horizonMs;
-    const usage = await o.store.usageOfRuns(tenantId, unclaimed);
+    const usage = await store.usageOfRuns(tenantId, unclaimed);
     const declared = [...usage]
       .map(([runId, calls]) => runFact(tenantId, runId, calls))
       .filter((fact) => fact.last_at <= cutoff)
-      .map((fact) => noOutcomeRunRow(fact, clockNow));
+      .map((fact) => noOutcomeRunRow(fact, clockNow, projection));
     const listed = await queryByIds<{ run_id: string }>(
-      o.clickhouse, 'SELECT run_id FROM no_outcome_runs FINAL WHERE tenant_id = {tenant:String} AND run_id IN {ids:Array(String)}',
-      { tenant: tenantId }, claimed,
+      o.clickhouse,
+      `SELECT run_id FROM no_outcome_runs FINAL
+       WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND run_id IN {ids:Array(String)}`,
+      { tenant: tenantId, projection }, claimed,
     );
-    const withdrawn = listed.map(({ run_id }) => withdrawnRunRow(tenantId, run_id, clockNow));
+    const withdrawn = listed.map(({ run_id }) => withdrawnRunRow(tenantId, run_id, clockNow, projection));
     const rows = [...declared, ...withdrawn];
     if (rows.length > 0) await o.clickhouse.insert({ table: 'no_outcome_runs', values: rows, format: 'JSONEachRow' });
     return declared.length;
