@@ -81,7 +81,7 @@ describe('platform: real Kafka, schema registry and ClickHouse', () => {
     const services = [
       await startAttributor(loadAttributorConfig(serviceEnv), { logger: testLogger, clickhouse, registry }),
       await startJoiner(loadJoinerConfig(serviceEnv), { logger: testLogger, clickhouse, registry }),
-      await startApi(loadApiConfig(serviceEnv), { logger: testLogger, clickhouse }),
+      await startApi(loadApiConfig(serviceEnv), { logger: testLogger, clickhouse, keys: keyRingFor(), registry }),
       await startIngest(loadIngestConfig(serviceEnv), { logger: testLogger, keys: keyRingFor(), registry }),
     ];
     try {

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     stops.push(attributor.stop);
     const joiner = await startJoiner(configs.joiner, { logger: createLogger('outcome-joiner', shared.LOG_LEVEL), clickhouse, registry });
     stops.push(joiner.stop);
-    const api = await startApi(configs.api, { logger: createLogger('api', shared.LOG_LEVEL), clickhouse });
+    const api = await startApi(configs.api, { logger: createLogger('api', shared.LOG_LEVEL), clickhouse, keys: keyRing, registry });
     stops.push(api.stop);
     const ingest = await startIngest(configs.ingest, { logger: createLogger('ingest', shared.LOG_LEVEL), keys: keyRing, registry });
     stops.push(ingest.stop);

@@ -1,4 +1,6 @@
-import { clickHouseSettings, connectClickHouse, createLogger, exitOnStartupError, migrate, stopOnSignal } from '@tokenledger/infra';
+import {
+  clickHouseSettings, connectClickHouse, createLogger, devKeys, devKeysEnv, exitOnStartupError, keyRingFor, migrate, parseEnv, SchemaRegistry, stopOnSignal,
+} from '@tokenledger/infra';
 import { loadApiConfig } from './config.js';
 import { startApi } from './service.js';
 
@@ -8,7 +10,9 @@ try {
   const settings = clickHouseSettings(config, config.TOKENLEDGER_DATA_DIR);
   const clickhouse = await connectClickHouse(settings);
   if (config.CLICKHOUSE_MIGRATE) await migrate(clickhouse, settings, logger);
-  const service = await startApi(config, { logger, clickhouse });
+  const keys = keyRingFor(devKeys(parseEnv(devKeysEnv)));
+  const registry = new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL });
+  const service = await startApi(config, { logger, clickhouse, keys, registry });
   stopOnSignal(async () => {
     await service.stop();
     await clickhouse.close();

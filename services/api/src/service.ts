@@ -1,9 +1,18 @@
-import { createMetricsRegistry, createServiceHttp, type ClickHouseClient, type Logger } from '@tokenledger/infra';
+import {
+  createKafka, createMetricsRegistry, createServiceHttp, Projections,
+  type ClickHouseClient, type KeyRing, type Logger, type SchemaRegistry,
+} from '@tokenledger/infra';
 import type { ApiConfig } from './config.js';
+import { openApiDocument } from './openapi.js';
+import { Reader } from './reader.js';
+import { registerErrorHandler, registerRoutes, type Route } from './route.js';
+import { apiRoutes } from './routes/index.js';
 
 export interface ApiDeps {
   logger: Logger;
   clickhouse: ClickHouseClient;
+  keys: KeyRing;
+  registry: SchemaRegistry;
 }
 
 export interface ApiService {
@@ -13,11 +22,32 @@ export interface ApiService {
 
 export async function startApi(config: ApiConfig, deps: ApiDeps): Promise<ApiService> {
   const metrics = createMetricsRegistry('api');
+  const projections = new Projections(deps.clickhouse);
+  await projections.start();
+  const kafka = createKafka(config.KAFKA_BROKERS, 'tokenledger-api', deps.logger);
+
+  const routes: Route[] = apiRoutes(kafka, deps.registry);
   const app = createServiceHttp({
     logger: deps.logger,
     metrics,
     isReady: async () => (await deps.clickhouse.ping()).success,
   });
+  registerErrorHandler(app);
+  registerRoutes(app, routes, {
+    keys: deps.keys,
+    maxRangeDays: config.API_MAX_RANGE_DAYS,
+    reader: (tenantId) => new Reader(deps.clickhouse, tenantId, projections.served()),
+  });
+  const document = openApiDocument(routes, '0.1.0');
+  app.get('/openapi.json', async () => document);
+
   const url = await app.listen({ port: config.API_PORT, host: config.API_HOST });
-  return { url, stop: () => app.close() };
+  deps.logger.info({ event: 'service_started', url }, 'api listening');
+  return {
+    url,
+    async stop() {
+      await app.close();
+      projections.stop();
+    },
+  };
 }

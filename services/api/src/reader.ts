@@ -1,0 +1,28 @@
+import { clickHouseTime, type ClickHouseClient } from '@tokenledger/infra';
+import type { Range } from './params.js';
+
+/**
+ * Reads for one request: every query is bound to the caller's tenant and the served projection
+ * (`{tenant:String}`, `{projection:UInt32}`), so no query can see another tenant's rows.
+ */
+export class Reader {
+  constructor(
+    private readonly clickhouse: ClickHouseClient,
+    readonly tenantId: string,
+    readonly projection: number,
+  ) {}
+
+  async rows<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+    const result = await this.clickhouse.query({
+      query,
+      query_params: { ...params, tenant: this.tenantId, projection: this.projection },
+      format: 'JSONEachRow',
+    });
+    return result.json<T>();
+  }
+}
+
+/** `{from:DateTime64(3)}` and `{to:DateTime64(3)}` parameters for a range. */
+export function rangeParams(range: Range): { from: string; to: string } {
+  return { from: clickHouseTime(range.from), to: clickHouseTime(range.to) };
+}

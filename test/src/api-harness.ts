@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import { hashApiKey, KeyRing, type ClickHouseClient } from '@tokenledger/infra';
+import { loadApiConfig, startApi, type ApiService } from '@tokenledger/api';
+import { SchemaRegistry } from '@tokenledger/infra';
+import { freePort, testLogger } from './harness.js';
+
+export interface TenantKeys {
+  tenantId: string;
+  ingest: string;
+  query: string;
+  admin: string;
+}
+
+export function tenantKeys(prefix = 't'): TenantKeys {
+  const tenantId = `${prefix}-${randomUUID().slice(0, 8)}`;
+  return { tenantId, ingest: `tli_${randomUUID()}`, query: `tlq_${randomUUID()}`, admin: `tla_${randomUUID()}` };
+}
+
+export function keyRingOf(...tenants: TenantKeys[]): KeyRing {
+  return new KeyRing(tenants.flatMap((t) => (['ingest', 'query', 'admin'] as const).map((role) => ({ tenantId: t.tenantId, role, keyHash: hashApiKey(t[role]) }))));
+}
+
+/** Starts the api on a free port over the given ClickHouse; `get` calls it with a key. */
+export async function startTestApi(env: Record<string, string>, clickhouse: ClickHouseClient, keys: KeyRing) {
+  const port = await freePort();
+  const api: ApiService = await startApi(loadApiConfig({ ...env, API_PORT: String(port), API_HOST: '127.0.0.1' }), {
+    logger: testLogger, clickhouse, keys, registry: new SchemaRegistry({ host: env.SCHEMA_REGISTRY_URL! }),
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const call = async (method: string, path: string, key?: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json: unknown = undefined;
+    try { json = JSON.parse(text); } catch { /* CSV or HTML */ }
+    return { status: res.status, json: json as Record<string, unknown> & { rows?: Record<string, unknown>[] }, text, headers: res.headers };
+  };
+  return { api, base, get: (path: string, key?: string) => call('GET', path, key), call };
+}
