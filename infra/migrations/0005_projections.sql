@@ -5,6 +5,8 @@ CREATE TABLE IF NOT EXISTS projections {{ON_CLUSTER}}
 (
     `projection`         UInt32,
     state                LowCardinality(String),
+    -- The configuration version (config topic offset + 1) it is computed under; 0: the latest.
+    config_version       UInt64 DEFAULT 0,
     note                 String,
     updated_at           DateTime64(6, 'UTC') DEFAULT now64(6)
 )

@@ -35,7 +35,8 @@ export interface BatchConsumerOptions<T> {
    * after it resolves; if it throws, the batch is retried with backoff and never skipped.
    */
   handle(messages: Decoded<T>[], context: BatchContext): Promise<void>;
-  deadLetters: DeadLetterSink;
+  /** Where poison messages go. A replay passes none: the live consumer already set them aside. */
+  deadLetters?: DeadLetterSink;
   log: Logger;
   metrics: Registry;
   fromBeginning?: boolean;
@@ -132,7 +133,7 @@ export class BatchConsumer<T> {
     }
     const context: BatchContext = { topic: batch.topic, partition: batch.partition, heartbeat };
     await this.withRetry(async () => {
-      await this.o.deadLetters.send(letters);
+      await this.o.deadLetters?.send(letters);
       if (good.length > 0) await this.o.handle(good, context);
     }, heartbeat, isRunning);
     if (!isRunning() || isStale()) return; // a rebalance took the partition: the new owner redoes it

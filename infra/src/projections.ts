@@ -5,6 +5,8 @@ export type ProjectionState = 'building' | 'serving' | 'retired';
 export interface ProjectionRow {
   projection: number;
   state: ProjectionState;
+  /** Configuration version it is computed under; 0 follows the latest. */
+  configVersion: number;
 }
 
 /**
@@ -30,10 +32,11 @@ export class Projections {
 
   async refresh(): Promise<ProjectionRow[]> {
     const result = await this.clickhouse.query({
-      query: 'SELECT projection, state FROM projections FINAL ORDER BY projection',
+      query: 'SELECT projection, state, config_version FROM projections FINAL ORDER BY projection',
       format: 'JSONEachRow',
     });
-    this.rows = (await result.json<ProjectionRow>()).map((r) => ({ projection: Number(r.projection), state: r.state }));
+    const rows = await result.json<{ projection: number; state: ProjectionState; config_version: string }>();
+    this.rows = rows.map((r) => ({ projection: Number(r.projection), state: r.state, configVersion: Number(r.config_version) }));
     return this.rows;
   }
 
@@ -47,7 +50,11 @@ export class Projections {
 
   /** Every projection live writers feed: the served one and any being built by a replay. */
   active(): number[] {
-    return this.rows.filter((r) => r.state !== 'retired').map((r) => r.projection);
+    return this.activeRows().map((r) => r.projection);
+  }
+
+  activeRows(): ProjectionRow[] {
+    return this.rows.filter((r) => r.state !== 'retired');
   }
 
   list(): ProjectionRow[] {

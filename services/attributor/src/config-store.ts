@@ -16,29 +16,41 @@ export function attributionConfigOf(config: TenantConfig): AttributionConfig {
 
 /**
  * Every tenant's configuration, folded from the config topic, compiled once per version and
- * reused for every event until the next change.
+ * reused for every event until the next change. It also keeps each tenant's changes, so it
+ * can answer "the configuration as of version V" for a replay under a named version.
  */
 export class ConfigStore {
-  private readonly tenants = new Map<string, TenantConfig>();
+  private readonly latest = new Map<string, TenantConfig>();
+  private readonly history = new Map<string, { event: ConfigEvent; offset: number }[]>();
   private readonly compiled = new Map<string, CompiledConfig>();
 
   apply(event: ConfigEvent, offset: number): ApplyResult {
-    const config = this.tenants.get(event.tenant_id) ?? emptyTenantConfig(event.tenant_id);
-    this.tenants.set(event.tenant_id, config);
+    const config = this.latest.get(event.tenant_id) ?? emptyTenantConfig(event.tenant_id);
+    this.latest.set(event.tenant_id, config);
     const result = applyConfigEvent(config, event, offset);
-    if (result.ok) this.compiled.delete(event.tenant_id);
+    if (!result.ok) return result;
+    this.history.set(event.tenant_id, [...(this.history.get(event.tenant_id) ?? []), { event, offset }]);
+    this.compiled.delete(`${event.tenant_id}@latest`);
     return result;
   }
 
-  tenant(tenantId: string): TenantConfig {
-    return this.tenants.get(tenantId) ?? emptyTenantConfig(tenantId);
+  /** The tenant's configuration now, or as of `version` (changes at offsets below version). */
+  tenant(tenantId: string, version = 0): TenantConfig {
+    if (version === 0) return this.latest.get(tenantId) ?? emptyTenantConfig(tenantId);
+    const config = emptyTenantConfig(tenantId);
+    for (const { event, offset } of this.history.get(tenantId) ?? []) {
+      if (offset < version) applyConfigEvent(config, event, offset);
+    }
+    return config;
   }
 
-  compiledFor(tenantId: string): CompiledConfig {
-    let compiled = this.compiled.get(tenantId);
+  /** Compiled configuration; `version` 0 is the latest. A fixed version never changes, so it stays cached. */
+  compiledFor(tenantId: string, version = 0): CompiledConfig {
+    const key = `${tenantId}@${version === 0 ? 'latest' : version}`;
+    let compiled = this.compiled.get(key);
     if (!compiled) {
-      compiled = compileConfig(attributionConfigOf(this.tenant(tenantId)));
-      this.compiled.set(tenantId, compiled);
+      compiled = compileConfig(attributionConfigOf(this.tenant(tenantId, version)));
+      this.compiled.set(key, compiled);
     }
     return compiled;
   }

@@ -1,13 +1,13 @@
 import {
-  assertTopicsExist, BatchConsumer, createKafka, createMetricsRegistry, createServiceHttp, DeadLetterSink, decodeAvro, Projections,
-  TopicReader, type ClickHouseClient, type Logger, type SchemaRegistry,
+  assertTopicsExist, BatchConsumer, createKafka, createMetricsRegistry, createServiceHttp, DeadLetterSink, Projections,
+  type ClickHouseClient, type Logger, type SchemaRegistry,
 } from '@tokenledger/infra';
-import { configEventAvro, configEventSchema, topics, usageEventAvro, usageEventSchema, type UsageEvent } from '@tokenledger/schemas';
+import { topics, usageEventAvro, usageEventSchema, type UsageEvent } from '@tokenledger/schemas';
 import { Counter } from 'prom-client';
-import { attributeUsage } from './attribute.js';
 import type { AttributorConfig } from './config.js';
 import { ConfigStore } from './config-store.js';
-import { usageFactRow } from './facts.js';
+import { configFeed } from './config-feed.js';
+import { usageFactWriter } from './usage-writer.js';
 
 export interface AttributorDeps {
   logger: Logger;
@@ -36,23 +36,7 @@ export async function startAttributor(config: AttributorConfig, deps: Attributor
 
   const configRejected = new Counter({ name: 'tokenledger_config_changes_rejected_total', help: 'Config events that failed validation', registers: [metrics] });
   const store = new ConfigStore();
-  const configReader = new TopicReader({
-    kafka,
-    topic: topics.config,
-    name: 'tokenledger-attributor-config',
-    log,
-    async onMessage(message) {
-      if (!message.value) return;
-      const decoded = configEventSchema.safeParse(
-        await decodeAvro(deps.registry, message.value, configEventAvro).catch(() => undefined),
-      );
-      const result = decoded.success ? store.apply(decoded.data, Number(message.offset)) : { ok: false as const, reason: 'undecodable config event' };
-      if (!result.ok) {
-        configRejected.inc();
-        log.warn({ event: 'config_change_rejected', offset: message.offset, reason: result.reason }, 'config change ignored');
-      }
-    },
-  });
+  const configReader = configFeed(kafka, deps.registry, store, log, () => configRejected.inc());
   await configReader.start();
 
   const projections = new Projections(deps.clickhouse);
@@ -70,14 +54,8 @@ export async function startAttributor(config: AttributorConfig, deps: Attributor
     deadLetters,
     log,
     metrics,
-    async handle(messages) {
-      const facts = messages.map(({ value, partition, offset }) =>
-        usageFactRow(attributeUsage(value, store.compiledFor(value.tenant_id)), value, { partition, offset }),
-      );
-      // Every active projection gets the fact: the served one, and one a replay is building.
-      const rows = projections.active().flatMap((projection) => facts.map((fact) => ({ ...fact, projection })));
-      await deps.clickhouse.insert({ table: 'usage_facts', values: rows, format: 'JSONEachRow' });
-    },
+    // Every active projection gets the facts: the served one, and one a replay is building.
+    handle: usageFactWriter(deps.clickhouse, store, () => projections.activeRows()),
   });
   await consumer.start();
 

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafka, ensureTopics, migrate, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
+import { configChange, nanosToDecimal, topics, topicSpecs, type UsageEvent } from '@tokenledger/schemas';
+import { loadAttributorConfig, startAttributor, startReplay, type AttributorService } from '@tokenledger/attributor';
+import { loadJoinerConfig, startJoiner, type JoinerService } from '@tokenledger/outcome-joiner';
+import { eventually, freePort, openClickHouse, testEnv, testLogger } from './src/harness.js';
+import { outcomeEvent, produce, usageEvent } from './src/fleet.js';
+import { keyRingOf, startTestApi, tenantKeys } from './src/api-harness.js';
+
+const env = testEnv('replay');
+const kafka = createKafka(env.KAFKA_BROKERS!.split(','), 'replay-test', testLogger);
+const registry = new SchemaRegistry({ host: env.SCHEMA_REGISTRY_URL! });
+const acme = tenantKeys('acme');
+let clickhouse: ClickHouseClient;
+let attributor: AttributorService;
+let joiner: JoinerService;
+let client: Awaited<ReturnType<typeof startTestApi>>;
+const range = 'from=2026-10-01T00:00:00Z&to=2026-11-01T00:00:00Z';
+const cost = (e: UsageEvent) => BigInt(e.input_tokens) * 2_500n + BigInt(e.output_tokens) * 10_000n;
+const change = (kind: Parameters<typeof configChange>[0]['kind'], itemId: string, body: unknown) =>
+  configChange({ tenantId: acme.tenantId, kind, itemId, body, publishedBy: 'test' });
+
+// Half the calls mention PAY tickets, half OPS tickets; only PAY has an owner at first.
+const usage = Array.from({ length: 80 }, (_, i) => usageEvent(acme.tenantId, {
+  provider: 'acme', model: 'acme-large', run_id: `run-${i % 10}`, occurred_at: Date.UTC(2026, 9, 5, 0, i),
+  input_tokens: 1_000 + i, output_tokens: 100 + i, prompt: { excerpt: i % 2 === 0 ? `fix PAY-${i}` : `restart OPS-${i}` },
+}));
+const outcomes = Array.from({ length: 10 }, (_, i) => outcomeEvent(acme.tenantId, {
+  outcome_id: `ticket-${i}`, run_ids: [`run-${i}`], status: 'accepted', occurred_at: Date.UTC(2026, 9, 6),
+}));
+const spendOf = (filter: (e: UsageEvent) => boolean) => nanosToDecimal(usage.filter(filter).reduce((s, e) => s + cost(e), 0n));
+const total = spendOf(() => true);
+const payments = spendOf((e) => e.prompt!.excerpt!.startsWith('fix'));
+const ops = spendOf((e) => e.prompt!.excerpt!.startsWith('restart'));
+
+async function spendByProject(): Promise<Record<string, string>> {
+  const r = await client.get(`/v1/spend?${range}&group_by=project`, acme.query);
+  const rows = (r.json.rows as { project: string; cost_usd: string }[]).map((row) => [row.project, row.cost_usd] as const);
+  return Object.fromEntries(rows.sort(([a], [b]) => a.localeCompare(b)));
+}
+
+beforeAll(async () => {
+  clickhouse = await openClickHouse(env);
+  await migrate(clickhouse, {}, testLogger);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topicSpecs(3));
+  await admin.disconnect();
+  await publishConfigChanges(kafka, registry, [
+    change('price_override', 'acme', { provider: 'acme', model: 'acme-*', effective_from: 0, input: '2.5', output: '10' }),
+    change('ticket_prefix', 'PAY', { project: 'payments' }),
+  ]);
+  const serviceEnv = {
+    ...env, ATTRIBUTOR_PORT: String(await freePort()), JOINER_PORT: String(await freePort()), ATTRIBUTOR_HOST: '127.0.0.1', JOINER_HOST: '127.0.0.1',
+    ATTRIBUTOR_GROUP_ID: `attr-${randomUUID()}`, JOINER_GROUP_ID: `join-${randomUUID()}`, JOINER_VISIBILITY_LAG_MS: '200', JOINER_SETTLE_INTERVAL_MS: '300',
+  };
+  attributor = await startAttributor(loadAttributorConfig(serviceEnv), { logger: testLogger, clickhouse, registry });
+  joiner = await startJoiner(loadJoinerConfig(serviceEnv), { logger: testLogger, clickhouse, registry });
+  client = await startTestApi(env, clickhouse, keyRingOf(acme));
+  await produce(kafka, registry, topics.usage, usage);
+  await produce(kafka, registry, topics.outcomes, outcomes);
+  await eventually(async () => ((await spendByProject())['payments'] === payments ? true : undefined), 60_000, 'facts');
+});
+
+afterAll(async () => {
+  await client?.api.stop();
+  await joiner?.stop();
+  await attributor?.stop();
+  await clickhouse?.close();
+});
+
+describe('replay after a rule change', () => {
+  it('dry run reports what would move, and changes nothing served', async () => {
+    expect(await spendByProject()).toEqual({ '(unattributed)': ops, payments });
+    await publishConfigChanges(kafka, registry, [change('ticket_prefix', 'OPS', { project: 'operations' })]);
+    const job = startReplay({ kafka, registry, clickhouse, logger: testLogger }, { dryRun: true });
+    const status = await job.done;
+    expect(status).toMatchObject({ state: 'discarded', error: null });
+    expect(status.events_done).toBe(status.events_total);
+    const report = job.report(acme.tenantId)!;
+    expect(report.total).toMatchObject({ before_usd: total, after_usd: total, delta_usd: '0' });
+    expect(report.by_project).toEqual([
+      { key: '(unattributed)', before_usd: ops, after_usd: '0', delta_usd: `-${ops}` },
+      { key: 'operations', before_usd: '0', after_usd: ops, delta_usd: ops },
+    ]);
+    expect(report.outcomes_moved).toEqual([{ from_project: '(unattributed)', to_project: 'operations', outcomes: 5 }]);
+    expect(await spendByProject()).toEqual({ payments, '(unattributed)': ops });
+  });
+
+  it('moves spend to the new owner and nowhere else; the api answers old or new, never a mix', async () => {
+    const before = { '(unattributed)': ops, payments };
+    const after = { operations: ops, payments };
+    const job = startReplay({ kafka, registry, clickhouse, logger: testLogger });
+    const seen: string[] = [];
+    let finished = false;
+    void job.done.then(() => (finished = true));
+    while (!finished) {
+      const now = await spendByProject();
+      seen.push(JSON.stringify(now) === JSON.stringify(before) ? 'old' : JSON.stringify(now) === JSON.stringify(after) ? 'new' : JSON.stringify(now));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await job.done).state).toBe('done');
+    expect(seen.filter((s) => s !== 'old' && s !== 'new')).toEqual([]);
+    // Old numbers until the switch, new ones after: once new, never old again.
+    const firstNew = seen.indexOf('new');
+    expect(seen.slice(0, firstNew === -1 ? seen.length : firstNew).every((s) => s === 'old')).toBe(true);
+    if (firstNew !== -1) expect(seen.slice(firstNew).every((s) => s === 'new')).toBe(true);
+    expect(await spendByProject()).toEqual(after);
+    const totals = (await client.get(`/v1/spend?${range}`, acme.query)).json.totals as { cost_usd: string; calls: number };
+    expect(totals).toMatchObject({ cost_usd: total, calls: 80 });
+  });
+});
