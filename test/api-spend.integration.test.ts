@@ -102,6 +102,19 @@ describe('GET /v1/spend: happy path', () => {
   });
 });
 
+describe('BI views', () => {
+  it('give the same numbers as the api', async () => {
+    const api = (await client.get(`/v1/spend?${range}&group_by=project`, alice.query)).json.rows as { project: string; cost_usd: string; calls: number; input_tokens: number }[];
+    const view = await (await clickhouse.query({
+      query: `SELECT project, toString(sum(cost_usd)) AS cost_usd, toUInt64(sum(calls)) AS calls, toUInt64(sum(input_tokens)) AS input_tokens
+              FROM v_usage_allocations WHERE tenant_id = {tenant:String} GROUP BY project ORDER BY project`,
+      query_params: { tenant: alice.tenantId }, format: 'JSONEachRow',
+    })).json<{ project: string; cost_usd: string; calls: string; input_tokens: string }>();
+    expect(view.map((v) => ({ ...v, calls: Number(v.calls), input_tokens: Number(v.input_tokens) })))
+      .toEqual(api.map(({ project, cost_usd, calls, input_tokens }) => ({ project, cost_usd, calls, input_tokens })).sort((a, b) => a.project.localeCompare(b.project)));
+  });
+});
+
 describe('GET /v1/spend: errors', () => {
   it.each([
     ['group_by=colour', 'group_by'],

@@ -3,9 +3,13 @@
  *   tokenledger config set <kind> <item-id> --tenant <t> (--body '<json>' | --file <path>) [--comment <text>]
  *   tokenledger config delete <kind> <item-id> --tenant <t> [--comment <text>]
  *   tokenledger config show --tenant <t>
- * Reads KAFKA_BROKERS and SCHEMA_REGISTRY_URL from the environment (defaults: the local stack).
+ *   tokenledger replay [--from <RFC 3339>] [--config-version <n>] [--dry-run] [--api <url>] [--key <admin key>]
+ * Config commands read KAFKA_BROKERS and SCHEMA_REGISTRY_URL (defaults: the local stack). A replay
+ * runs inside the pipeline (embedded ClickHouse is open in one process only): the CLI asks the
+ * api to start it and shows its progress.
  */
 import { readFileSync } from 'node:fs';
+import cliProgress from 'cli-progress';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
@@ -20,7 +24,9 @@ const usage = `usage:
   tokenledger config set <kind> <item-id> --tenant <tenant> (--body '<json>' | --file <path>) [--comment <text>]
   tokenledger config delete <kind> <item-id> --tenant <tenant> [--comment <text>]
   tokenledger config show --tenant <tenant>
-kinds: ${configKinds.join(', ')}`;
+  tokenledger replay [--from <RFC 3339>] [--config-version <n>] [--dry-run] [--api <url>] [--key <admin key>]
+kinds: ${configKinds.join(', ')}
+replay: --api defaults to http://localhost:8080; --key to $TOKENLEDGER_ADMIN_KEY or $TOKENLEDGER_DEV_ADMIN_KEY`;
 
 class UsageError extends Error {}
 
@@ -33,9 +39,13 @@ async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { tenant: { type: 'string' }, body: { type: 'string' }, file: { type: 'string' }, comment: { type: 'string' } },
+    options: {
+      tenant: { type: 'string' }, body: { type: 'string' }, file: { type: 'string' }, comment: { type: 'string' },
+      from: { type: 'string' }, 'config-version': { type: 'string' }, 'dry-run': { type: 'boolean' }, api: { type: 'string' }, key: { type: 'string' },
+    },
   });
   const [area, action, kindArg, itemId] = positionals;
+  if (area === 'replay') return replay(values);
   if (area !== 'config' || !action) throw new UsageError('expected a command');
   const tenantId = values.tenant;
   if (!tenantId) throw new UsageError('--tenant is required');
@@ -60,6 +70,49 @@ async function main(argv: string[]): Promise<void> {
   const change = configChange({ tenantId, kind, itemId, body, publishedBy: `cli:${userInfo().username}`, comment: values.comment ?? null });
   const [offset] = await publishConfigChanges(kafka, registry, [change]);
   process.stdout.write(`${action === 'set' ? 'set' : 'deleted'} ${kind} ${itemId} for ${tenantId}: version ${Number(offset) + 1}\n`);
+}
+
+interface ReplayView {
+  id: string;
+  state: string;
+  events_total: number;
+  events_done: number;
+  rate_per_second: number;
+  eta_seconds: number | null;
+  error: string | null;
+  report: unknown;
+}
+
+/** Starts a replay through the api and follows it with a progress bar until it ends. */
+async function replay(values: { from?: string; 'config-version'?: string; 'dry-run'?: boolean; api?: string; key?: string }): Promise<void> {
+  const api = (values.api ?? process.env.TOKENLEDGER_API_URL ?? 'http://localhost:8080').replace(/\/$/, '');
+  const key = values.key ?? process.env.TOKENLEDGER_ADMIN_KEY ?? process.env.TOKENLEDGER_DEV_ADMIN_KEY;
+  if (!key) throw new UsageError('an admin key is required: --key or TOKENLEDGER_ADMIN_KEY');
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  const body = {
+    ...(values.from ? { from: values.from } : {}),
+    ...(values['config-version'] ? { config_version: Number(values['config-version']) } : {}),
+    ...(values['dry-run'] ? { dry_run: true } : {}),
+  };
+  const started = await fetch(`${api}/v1/admin/replays`, { method: 'POST', headers, body: JSON.stringify(body) });
+  const first = (await started.json()) as ReplayView;
+  if (started.status !== 202) throw new Error(`the api refused the replay (${started.status}): ${first.error ?? JSON.stringify(first)}`);
+
+  const bar = new cliProgress.SingleBar(
+    { format: 'replay {bar} {percentage}% | {value}/{total} events | {rate}/s | ETA {eta_s} | {state}', hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(1, 0, { rate: 0, eta_s: '?', state: first.state });
+  let view: ReplayView = first;
+  while (!['done', 'discarded', 'failed'].includes(view.state)) {
+    await new Promise((r) => setTimeout(r, 500));
+    view = (await (await fetch(`${api}/v1/admin/replays/${first.id}`, { headers })).json()) as ReplayView;
+    bar.setTotal(Math.max(1, view.events_total));
+    bar.update(view.events_done, { rate: view.rate_per_second, eta_s: view.eta_seconds === null ? '?' : `${view.eta_seconds}s`, state: view.state });
+  }
+  bar.stop();
+  if (view.state === 'failed') throw new Error(`replay failed: ${view.error}`);
+  process.stdout.write(`replay ${view.id}: ${view.state}\n${JSON.stringify(view.report, null, 2)}\n`);
 }
 
 /** Folds the config topic and prints the tenant's current configuration as JSON. */
