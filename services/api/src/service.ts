@@ -3,6 +3,7 @@ import {
   type ClickHouseClient, type KeyRing, type Logger, type SchemaRegistry,
 } from '@tokenledger/infra';
 import type { ApiConfig } from './config.js';
+import { registerDashboard } from './dashboard/dashboard.js';
 import { openApiDocument } from './openapi.js';
 import { Reader } from './reader.js';
 import { registerErrorHandler, registerRoutes, type Route } from './route.js';
@@ -33,6 +34,7 @@ export async function startApi(config: ApiConfig, deps: ApiDeps): Promise<ApiSer
     isReady: async () => (await deps.clickhouse.ping()).success,
   });
   registerErrorHandler(app);
+  registerDashboard(app);
   registerRoutes(app, routes, {
     keys: deps.keys,
     maxRangeDays: config.API_MAX_RANGE_DAYS,
