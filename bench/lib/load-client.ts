@@ -1,0 +1,112 @@
+/**
+ * HTTP load generator, run as its own process (see http-load.ts) so that building and sending
+ * requests does not share the event loop of the ingest under test. Keeps `concurrency`
+ * requests in flight over keep-alive connections and counts what completes in the window.
+ */
+import { performance } from 'node:perf_hooks';
+import { usagePayloads } from './fleet.js';
+
+export interface LoadRequest {
+  url: string;
+  key: string;
+  batchSize: number;
+  concurrency: number;
+  /** Requests completing in the warm-up are not counted. */
+  warmupSeconds: number;
+  seconds: number;
+  seed: number;
+}
+
+export interface LoadResult {
+  /** Requests answered 202 inside the measured window. */
+  requests: number;
+  /** Events those requests had accepted (the 202 body's `accepted`). */
+  events: number;
+  seconds: number;
+  /** Every answer but 202, and transport errors, by status or message. */
+  failures: Record<string, number>;
+  latencyMs: { p50: number; p99: number };
+  /** CPU this load generator used in the window, in cores (1 = one core busy throughout). */
+  clientCpuCores: number;
+}
+
+/** What the client tells its parent: the window's edges (so it can measure itself alike), then the result. */
+export type LoadMessage =
+  | { kind: 'window'; edge: 'open' | 'close' }
+  | { kind: 'result'; result: LoadResult }
+  | { kind: 'failed'; error: string };
+
+/** Distinct events the bodies hold between them: bodies are reused, round robin. */
+const POOL_EVENTS = 20_000;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export async function generateLoad(o: LoadRequest, onWindow: (edge: 'open' | 'close') => void = () => {}): Promise<LoadResult> {
+  const payloads = usagePayloads(Math.max(POOL_EVENTS, o.batchSize * o.concurrency), o.seed);
+  const bodies: Buffer[] = [];
+  for (let i = 0; i + o.batchSize <= payloads.length; i += o.batchSize) {
+    bodies.push(Buffer.from(JSON.stringify(payloads.slice(i, i + o.batchSize))));
+  }
+  const headers = { authorization: `Bearer ${o.key}`, 'content-type': 'application/json' };
+  const measureFrom = performance.now() + o.warmupSeconds * 1000;
+  const until = measureFrom + o.seconds * 1000;
+  const latencies: number[] = [];
+  const failures: Record<string, number> = {};
+  let events = 0;
+  let next = 0;
+  let windowCpu: NodeJS.CpuUsage | undefined;
+  let clientCpuSeconds = 0;
+  setTimeout(() => {
+    windowCpu = process.cpuUsage();
+    onWindow('open');
+  }, measureFrom - performance.now());
+  setTimeout(() => {
+    const used = process.cpuUsage(windowCpu);
+    clientCpuSeconds = (used.user + used.system) / 1e6;
+    onWindow('close');
+  }, until - performance.now());
+
+  const fail = (reason: string) => void (failures[reason] = (failures[reason] ?? 0) + 1);
+  const sender = async (): Promise<void> => {
+    while (performance.now() < until) {
+      const body = bodies[next++ % bodies.length]!;
+      const sent = performance.now();
+      try {
+        const response = await fetch(o.url, { method: 'POST', headers, body });
+        const answer = (await response.json()) as { accepted?: number };
+        const done = performance.now();
+        if (response.status !== 202) fail(String(response.status));
+        else if (done >= measureFrom && done <= until) {
+          events += answer.accepted ?? 0;
+          latencies.push(done - sent);
+        }
+      } catch (error) {
+        fail(error instanceof Error ? error.message : String(error));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.concurrency }, sender));
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: latencies.length,
+    events,
+    seconds: o.seconds,
+    failures,
+    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
+    clientCpuCores: clientCpuSeconds / o.seconds,
+  };
+}
+
+// Run as a child process: one request in, one result out.
+if (process.send) {
+  process.once('disconnect', () => process.exit(1)); // the benchmark went away: stop sending
+  const send = (message: LoadMessage, then: () => void = () => {}) => process.send!(message, then);
+  process.once('message', (request: LoadRequest) => {
+    generateLoad(request, (edge) => send({ kind: 'window', edge })).then(
+      (result) => send({ kind: 'result', result }, () => process.exit(0)),
+      (error: unknown) => send({ kind: 'failed', error: String(error) }, () => process.exit(1)),
+    );
+  });
+}

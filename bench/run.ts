@@ -1,0 +1,44 @@
+/**
+ * `npm run bench` runs every benchmark; `npm run bench -- ingest attributor` the named ones.
+ * Each prints its table and replaces its section of bench/RESULTS.md. Knobs: bench/lib/settings.ts.
+ */
+import { attributorBenchmark } from './attributor.js';
+import { ingestBenchmark } from './ingest.js';
+import type { Benchmark } from './lib/report.js';
+import { describeMachine, renderReport, resultsFile, saveReport } from './lib/results.js';
+import { loadBenchSettings } from './lib/settings.js';
+
+const benchmarks: readonly Benchmark[] = [ingestBenchmark, attributorBenchmark];
+
+/** A mistake on the command line: its message is enough, no stack. */
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function usage(): string {
+  return [
+    'usage: npm run bench [-- <name>...]',
+    ...benchmarks.map((b) => `  ${b.name.padEnd(12)} ${b.summary}`),
+    'env: BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_EVENTS, BENCH_PAIRS, BENCH_PROFILE=1, BENCH_KEEP_DATA=1, BENCH_LOG_LEVEL',
+  ].join('\n');
+}
+
+async function main(args: string[]): Promise<void> {
+  if (args.includes('--help') || args.includes('-h')) return void console.log(usage());
+  const unknown = args.filter((name) => !benchmarks.some((b) => b.name === name));
+  if (unknown.length > 0) throw new UsageError(`unknown benchmark: ${unknown.join(', ')}\n${usage()}`);
+  const selected = args.length === 0 ? benchmarks : benchmarks.filter((b) => args.includes(b.name));
+  const settings = loadBenchSettings();
+  for (const benchmark of selected) {
+    const report = await benchmark.run(settings);
+    const machine = describeMachine();
+    console.log(`\n${renderReport(report, machine)}\n`);
+    saveReport(report, machine);
+    console.log(`(saved to ${resultsFile})`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(error instanceof UsageError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exit(1);
+});
