@@ -28,7 +28,7 @@ const POLL_MS = 100;
 const STAGES: Stage[] = [
   { label: 'registry.decode with the reader schema: compile, resolve, read (SchemaRegistry.decode)', functionName: 'decode', file: 'confluent-schema-registry/' },
   { label: '… of which compiling the reader schema again, for every message (schemaFromConfluentSchema)', functionName: 'schemaFromConfluentSchema' },
-  { label: 'structuredClone of each decoded record (decodeAvro)', functionName: 'decodeAvro' },
+  { label: 'structuredClone of each decoded record (AvroDecoder.decode)', functionName: 'decode' },
   { label: 'contract check: zod (safeParse)', functionName: 'safeParse', file: 'zod' },
   { label: 'pricing and attribution (attributeUsage)', functionName: 'attributeUsage' },
   { label: 'fact rows (usageFactRow)', functionName: 'usageFactRow' },

@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { DeadLetter, DeadLetterSink } from './dead-letter.js';
 import type { Logger } from './logger.js';
-import { decodeAvro, type SchemaRegistry } from './registry.js';
+import { AvroDecoder, WireFormatError, type SchemaRegistry } from './registry.js';
 
 /** A message decoded through the registry and checked against the reader's contract. */
 export interface Decoded<T> {
@@ -71,7 +71,10 @@ export class BatchConsumer<T> {
   private readonly retries: Counter;
   private readonly lag: Gauge;
 
+  private readonly decoder: AvroDecoder;
+
   constructor(private readonly o: BatchConsumerOptions<T>) {
+    this.decoder = new AvroDecoder(o.registry, o.readerSchema);
     this.consumer = o.kafka.consumer({
       groupId: o.groupId,
       sessionTimeout: 45_000,
@@ -150,11 +153,12 @@ export class BatchConsumer<T> {
 
   private async decode(message: KafkaMessage, partition: number): Promise<DecodeResult<T>> {
     const bytes = message.value;
-    if (!bytes || bytes.length < 5 || bytes[0] !== 0) return { ok: false, reason: 'not_wire_format: not Confluent wire format (magic byte 0 + schema id)' };
+    if (!bytes) return { ok: false, reason: 'not_wire_format: empty message' };
     let value: unknown;
     try {
-      value = await decodeAvro(this.o.registry, bytes, this.o.readerSchema);
+      value = await this.decoder.decode(bytes);
     } catch (error) {
+      if (error instanceof WireFormatError) return { ok: false, reason: `not_wire_format: ${error.message}` };
       if (isRegistryNotFound(error)) return { ok: false, reason: `unknown_schema: schema id ${bytes.readUInt32BE(1)} is not in the registry` };
       const status = (error as { status?: number }).status;
       if (status !== undefined || /ECONNREFUSED|fetch failed|socket|timeout/i.test(String(error))) {

@@ -1,7 +1,7 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import avsc from 'avsc';
 
-export { SchemaRegistry, SchemaType };
-import type { RawAvroSchema } from '@kafkajs/confluent-schema-registry/dist/@types.js';
+export { SchemaRegistry };
 
 export interface AvroSubject {
   /** Confluent's TopicNameStrategy: `<topic>-value`. */
@@ -27,10 +27,40 @@ export async function registerAvroSchemas(registry: SchemaRegistry, subjects: Av
 
 export const valueSubject = (topic: string): string => `${topic}-value`;
 
-/** Decodes Confluent wire format, resolving the writer's schema into the reader's (schema evolution). */
-export async function decodeAvro(registry: SchemaRegistry, bytes: Buffer, readerSchema: object): Promise<unknown> {
-  const record: unknown = await registry.decode(bytes, { [SchemaType.AVRO]: { readerSchema: readerSchema as RawAvroSchema } });
-  // avsc returns instances of generated record classes; their prototype methods would look
-  // like unknown fields to a strict contract. A structured clone keeps only the data.
-  return structuredClone(record);
+/**
+ * Decodes Confluent wire format (magic byte 0, schema id, Avro) into a reader's schema. The
+ * writer's schema comes from the registry client (cached by id); the reader type and one
+ * resolver per writer id are built once, not per message (schema evolution included).
+ */
+export class AvroDecoder {
+  private readonly readerType: avsc.Type;
+  private readonly resolvers = new Map<number, Promise<avsc.Resolver | undefined>>();
+
+  constructor(private readonly registry: SchemaRegistry, readerSchema: object) {
+    this.readerType = avsc.Type.forSchema(readerSchema as avsc.Schema);
+  }
+
+  async decode(bytes: Buffer): Promise<unknown> {
+    if (bytes.length < 5 || bytes[0] !== 0) throw new WireFormatError('not Confluent wire format (magic byte 0 + schema id)');
+    const id = bytes.readUInt32BE(1);
+    let resolver = this.resolvers.get(id);
+    if (!resolver) {
+      resolver = this.resolverFor(id);
+      this.resolvers.set(id, resolver);
+      resolver.catch(() => this.resolvers.delete(id)); // a registry outage is retried, not cached
+    }
+    const record: unknown = this.readerType.fromBuffer(bytes.subarray(5), await resolver);
+    // avsc returns instances of generated record classes; their prototype methods would look
+    // like unknown fields to a strict contract. A structured clone keeps only the data.
+    return structuredClone(record);
+  }
+
+  private async resolverFor(id: number): Promise<avsc.Resolver | undefined> {
+    const writer = (await this.registry.getSchema(id)) as unknown as avsc.Type;
+    return this.readerType.equals(writer) ? undefined : this.readerType.createResolver(writer);
+  }
+}
+
+export class WireFormatError extends Error {
+  override name = 'WireFormatError';
 }

@@ -13,7 +13,7 @@ import cliProgress from 'cli-progress';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
-  createKafka, createLogger, decodeAvro, kafkaEnv, parseEnv, publishConfigChanges, SchemaRegistry, TopicReader,
+  AvroDecoder, createKafka, createLogger, kafkaEnv, parseEnv, publishConfigChanges, SchemaRegistry, TopicReader,
 } from '@tokenledger/infra';
 import {
   applyConfigEvent, configChange, configEventAvro, configEventSchema, configKinds, emptyTenantConfig, topics,
@@ -118,11 +118,12 @@ async function replay(values: { from?: string; 'config-version'?: string; 'dry-r
 /** Folds the config topic and prints the tenant's current configuration as JSON. */
 async function show(kafka: ReturnType<typeof createKafka>, registry: SchemaRegistry, tenantId: string, log: ReturnType<typeof createLogger>): Promise<void> {
   const config = emptyTenantConfig(tenantId);
+  const decoder = new AvroDecoder(registry, configEventAvro);
   const reader = new TopicReader({
     kafka, topic: topics.config, name: 'tokenledger-cli', log,
     async onMessage(message) {
       if (!message.value) return;
-      const event = configEventSchema.safeParse(await decodeAvro(registry, message.value, configEventAvro).catch(() => undefined));
+      const event = configEventSchema.safeParse(await decoder.decode(message.value).catch(() => undefined));
       if (event.success && event.data.tenant_id === tenantId) applyConfigEvent(config, event.data, Number(message.offset));
     },
   });

@@ -1,4 +1,4 @@
-import { decodeAvro, TopicReader, type Logger, type SchemaRegistry } from '@tokenledger/infra';
+import { AvroDecoder, TopicReader, type Logger, type SchemaRegistry } from '@tokenledger/infra';
 import { configEventAvro, configEventSchema, topics } from '@tokenledger/schemas';
 import type { Kafka } from 'kafkajs';
 import type { ConfigStore } from './config-store.js';
@@ -8,6 +8,7 @@ import type { ConfigStore } from './config-store.js';
  * change as it arrives. A change that fails validation is logged and counted, never applied.
  */
 export function configFeed(kafka: Kafka, registry: SchemaRegistry, store: ConfigStore, log: Logger, onRejected: () => void = () => undefined): TopicReader {
+  const decoder = new AvroDecoder(registry, configEventAvro);
   return new TopicReader({
     kafka,
     topic: topics.config,
@@ -15,7 +16,7 @@ export function configFeed(kafka: Kafka, registry: SchemaRegistry, store: Config
     log,
     async onMessage(message) {
       if (!message.value) return;
-      const decoded = configEventSchema.safeParse(await decodeAvro(registry, message.value, configEventAvro).catch(() => undefined));
+      const decoded = configEventSchema.safeParse(await decoder.decode(message.value).catch(() => undefined));
       const result = decoded.success ? store.apply(decoded.data, Number(message.offset)) : { ok: false as const, reason: 'undecodable config event' };
       if (!result.ok) {
         onRejected();
