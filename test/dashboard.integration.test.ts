@@ -247,7 +247,8 @@ describe('dashboard: in headless Chromium', () => {
     const served = new Map<string, unknown>();
     const { page, problems } = await openPage(`${client.base}/#key=${tenant.query}`, async (p) => {
       for (const [endpoint, stub] of Object.entries(stubs)) {
-        const real = await client.get(`${endpoint}?${pageRange}`, tenant.query);
+        // The same query the page sends (unit economics: grouped by outcome type, so rows add up to the totals).
+        const real = await client.get(`${endpoint}?${pageRange}${endpoint === '/v1/unit-economics' ? '&group_by=outcome_type' : ''}`, tenant.query);
         if (real.status === 200) {
           served.set(endpoint, real.json);
           continue;

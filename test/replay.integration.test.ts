@@ -1,9 +1,13 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics, migrate, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
 import { configChange, nanosToDecimal, topics, topicSpecs, type UsageEvent } from '@tokenledger/schemas';
 import { loadAttributorConfig, startAttributor, startReplay, type AttributorService } from '@tokenledger/attributor';
 import { loadJoinerConfig, startJoiner, type JoinerService } from '@tokenledger/outcome-joiner';
+import { repoRoot } from '@tokenledger/infra/local';
 import { eventually, freePort, openClickHouse, testEnv, testLogger } from './src/harness.js';
 import { outcomeEvent, produce, usageEvent } from './src/fleet.js';
 import { keyRingOf, startTestApi, tenantKeys } from './src/api-harness.js';
@@ -57,7 +61,9 @@ beforeAll(async () => {
   };
   attributor = await startAttributor(loadAttributorConfig(serviceEnv), { logger: testLogger, clickhouse, registry });
   joiner = await startJoiner(loadJoinerConfig(serviceEnv), { logger: testLogger, clickhouse, registry });
-  client = await startTestApi(env, clickhouse, keyRingOf(acme));
+  client = await startTestApi(env, clickhouse, keyRingOf(acme), {
+    startReplay: (options) => startReplay({ kafka, registry, clickhouse, logger: testLogger }, options),
+  });
   await produce(kafka, registry, topics.usage, usage);
   await produce(kafka, registry, topics.outcomes, outcomes);
   await eventually(async () => ((await spendByProject())['payments'] === payments ? true : undefined), 60_000, 'facts');
@@ -109,5 +115,24 @@ describe('replay after a rule change', () => {
     expect(await spendByProject()).toEqual(after);
     const totals = (await client.get(`/v1/spend?${range}`, acme.query)).json.totals as { cost_usd: string; calls: number };
     expect(totals).toMatchObject({ cost_usd: total, calls: 80 });
+  });
+});
+
+describe('replay through the admin api and the CLI', () => {
+  it('needs an admin key and validates its body', async () => {
+    expect((await client.call('POST', '/v1/admin/replays', acme.query, {})).status).toBe(403);
+    const bad = await client.call('POST', '/v1/admin/replays', acme.admin, { dry_run: 'yes' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json)).toContain('dry_run');
+  });
+
+  it('runs a dry run from `tokenledger replay` with progress, and prints the report', async () => {
+    const run = promisify(execFile);
+    const { stdout } = await run(path.join(repoRoot, 'node_modules/.bin/tokenledger'), ['replay', '--dry-run', '--api', client.base, '--key', acme.admin], {
+      env: { ...process.env, ...env },
+    });
+    expect(stdout).toMatch(/replay [0-9a-f-]+: discarded/);
+    const report = JSON.parse(stdout.slice(stdout.indexOf('\n') + 1)) as { total: { delta_usd: string }; outcomes_moved_total: number };
+    expect(report).toMatchObject({ total: { delta_usd: '0' }, outcomes_moved_total: 0 });
   });
 });

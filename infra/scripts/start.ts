@@ -6,7 +6,7 @@
  * is durable), then the JVMs.
  */
 import { startApi, loadApiConfig } from '@tokenledger/api';
-import { startAttributor, loadAttributorConfig } from '@tokenledger/attributor';
+import { startAttributor, loadAttributorConfig, startReplay } from '@tokenledger/attributor';
 import { startIngest, loadIngestConfig } from '@tokenledger/ingest';
 import { startJoiner, loadJoinerConfig } from '@tokenledger/outcome-joiner';
 import {
@@ -68,7 +68,10 @@ async function main(): Promise<void> {
     stops.push(attributor.stop);
     const joiner = await startJoiner(configs.joiner, { logger: createLogger('outcome-joiner', shared.LOG_LEVEL), clickhouse, registry });
     stops.push(joiner.stop);
-    const api = await startApi(configs.api, { logger: createLogger('api', shared.LOG_LEVEL), clickhouse, keys: keyRing, registry });
+    const api = await startApi(configs.api, {
+      logger: createLogger('api', shared.LOG_LEVEL), clickhouse, keys: keyRing, registry,
+      startReplay: (options) => startReplay({ kafka: createKafka(shared.KAFKA_BROKERS, 'tokenledger-replay', log), registry, clickhouse, logger: log }, options),
+    });
     stops.push(api.stop);
     const ingest = await startIngest(configs.ingest, { logger: createLogger('ingest', shared.LOG_LEVEL), keys: keyRing, registry });
     stops.push(ingest.stop);

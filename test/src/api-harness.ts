@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
 import { hashApiKey, KeyRing, type ClickHouseClient } from '@tokenledger/infra';
-import { loadApiConfig, startApi, type ApiService } from '@tokenledger/api';
+import { loadApiConfig, startApi, type ApiDeps, type ApiService } from '@tokenledger/api';
 import { SchemaRegistry } from '@tokenledger/infra';
 import { freePort, testLogger } from './harness.js';
 
@@ -21,10 +22,10 @@ export function keyRingOf(...tenants: TenantKeys[]): KeyRing {
 }
 
 /** Starts the api on a free port over the given ClickHouse; `get` calls it with a key. */
-export async function startTestApi(env: Record<string, string>, clickhouse: ClickHouseClient, keys: KeyRing) {
+export async function startTestApi(env: Record<string, string>, clickhouse: ClickHouseClient, keys: KeyRing, extra: Partial<ApiDeps> = {}) {
   const port = await freePort();
   const api: ApiService = await startApi(loadApiConfig({ ...env, API_PORT: String(port), API_HOST: '127.0.0.1' }), {
-    logger: testLogger, clickhouse, keys, registry: new SchemaRegistry({ host: env.SCHEMA_REGISTRY_URL! }),
+    logger: testLogger, clickhouse, keys, registry: new SchemaRegistry({ host: env.SCHEMA_REGISTRY_URL! }), ...extra,
   });
   const base = `http://127.0.0.1:${port}`;
   const call = async (method: string, path: string, key?: string, body?: unknown) => {
@@ -40,3 +41,19 @@ export async function startTestApi(env: Record<string, string>, clickhouse: Clic
   };
   return { api, base, get: (path: string, key?: string) => call('GET', path, key), call };
 }
+
+type TestApi = Awaited<ReturnType<typeof startTestApi>>;
+
+/** Each path answers only a query or admin key of the tenant: none or unknown → 401, ingest key → 403. */
+export async function expectQueryKeyRequired(client: TestApi, tenant: TenantKeys, paths: string[]): Promise<void> {
+  for (const path of paths) {
+    expect((await client.get(path)).status, path).toBe(401);
+    expect((await client.get(path, 'tlq_nope')).status, path).toBe(401);
+    expect((await client.get(path, tenant.ingest)).status, path).toBe(403);
+    expect((await client.get(path, tenant.query)).status, path).toBe(200);
+    expect((await client.get(path, tenant.admin)).status, path).toBe(200);
+  }
+}
+
+/** The `path` of each 400 error, for checking that a bad parameter is named. */
+export const errorPaths = (json: Record<string, unknown>): string => ((json.errors ?? []) as { path: string }[]).map((e) => e.path).join(' ');

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Partitioners, type Kafka } from 'kafkajs';
 import { registerAvroSchemas, valueSubject, type SchemaRegistry } from '@tokenledger/infra';
 import {
-  normalizeOutcome, normalizeUsage, outcomeEventAvro, topics, usageEventAvro, validateOutcome, validateUsage,
-  type OutcomeEvent, type OutcomePayload, type UsageEvent, type UsagePayload,
+  configChange, normalizeOutcome, normalizeUsage, outcomeEventAvro, topics, usageEventAvro, validateOutcome, validateUsage,
+  type ConfigEvent, type OutcomeEvent, type OutcomePayload, type UsageEvent, type UsagePayload,
 } from '@tokenledger/schemas';
 
 /** A normalized usage event from a payload, as ingest would publish it. Throws on invalid input. */
@@ -41,4 +41,17 @@ export async function produce(kafka: Kafka, registry: SchemaRegistry, topic: str
   );
   for (let i = 0; i < messages.length; i += 1000) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 1000) });
   await producer.disconnect();
+}
+
+/** The `acme` price the api tests configure: 2.5 USD/MTok input (cached too), 10 USD/MTok output. */
+export function acmePriceOverride(tenantId: string): ConfigEvent {
+  return configChange({
+    tenantId, kind: 'price_override', itemId: 'acme', publishedBy: 'test',
+    body: { provider: 'acme', model: 'acme-*', effective_from: 0, input: '2.5', cached_input: '2.5', output: '10' },
+  });
+}
+
+/** An event's exact cost in nano-USD under acmePriceOverride (2,500 and 10,000 per token); 0 for other providers. */
+export function acmeCostNano(e: UsageEvent): bigint {
+  return e.provider === 'acme' ? BigInt(e.input_tokens) * 2_500n + BigInt(e.output_tokens) * 10_000n : 0n;
 }

@@ -20,6 +20,23 @@ export class Reader {
     });
     return result.json<T>();
   }
+
+  /**
+   * Rows as they arrive, for answers too big to hold (exports). The query runs before this
+   * resolves, so a failing query is an error here, before any byte of the answer is sent.
+   */
+  async stream<T>(query: string, params: Record<string, unknown> = {}): Promise<AsyncIterable<T>> {
+    const result = await this.clickhouse.query({
+      query,
+      query_params: { ...params, tenant: this.tenantId, projection: this.projection },
+      format: 'JSONEachRow',
+    });
+    return (async function* rows() {
+      for await (const batch of result.stream<T>()) {
+        for (const row of batch) yield row.json<T>();
+      }
+    })();
+  }
 }
 
 /** `{from:DateTime64(3)}` and `{to:DateTime64(3)}` parameters for a range. */

@@ -8,12 +8,15 @@ import { openApiDocument } from './openapi.js';
 import { Reader } from './reader.js';
 import { registerErrorHandler, registerRoutes, type Route } from './route.js';
 import { apiRoutes } from './routes/index.js';
+import type { StartReplay } from './routes/replay.js';
 
 export interface ApiDeps {
   logger: Logger;
   clickhouse: ClickHouseClient;
   keys: KeyRing;
   registry: SchemaRegistry;
+  /** Runs replays (the attributor's `startReplay`); without it the admin replay endpoints are absent. */
+  startReplay?: StartReplay;
 }
 
 export interface ApiService {
@@ -27,7 +30,7 @@ export async function startApi(config: ApiConfig, deps: ApiDeps): Promise<ApiSer
   await projections.start();
   const kafka = createKafka(config.KAFKA_BROKERS, 'tokenledger-api', deps.logger);
 
-  const routes: Route[] = apiRoutes(kafka, deps.registry);
+  const routes: Route[] = apiRoutes(kafka, deps.registry, deps.startReplay);
   const app = createServiceHttp({
     logger: deps.logger,
     metrics,

@@ -10,7 +10,7 @@ export interface ReplayRequest {
 /** A replay under way or finished, as the attributor's replay job exposes it. */
 export interface ReplayHandle {
   id: string;
-  status(): { state: string } & Record<string, unknown>;
+  status(): { state: string };
   report(tenantId: string): object | undefined;
 }
 
