@@ -1,19 +1,7 @@
-import { clickHouseSettings, connectClickHouse, createLogger, exitOnStartupError, migrate, SchemaRegistry, stopOnSignal } from '@tokenledger/infra';
+import { runService, SchemaRegistry } from '@tokenledger/infra';
 import { loadAttributorConfig } from './config.js';
 import { startAttributor } from './service.js';
 
-const logger = createLogger('attributor');
-try {
-  const config = loadAttributorConfig();
-  const settings = clickHouseSettings(config, config.TOKENLEDGER_DATA_DIR);
-  const clickhouse = await connectClickHouse(settings);
-  if (config.CLICKHOUSE_MIGRATE) await migrate(clickhouse, settings, logger);
-  const registry = new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL });
-  const service = await startAttributor(config, { logger, clickhouse, registry });
-  stopOnSignal(async () => {
-    await service.stop();
-    await clickhouse.close();
-  }, logger);
-} catch (error) {
-  exitOnStartupError(logger)(error);
-}
+await runService('attributor', loadAttributorConfig, (config, clickhouse, logger) =>
+  startAttributor(config, { logger, clickhouse, registry: new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL }) }),
+);
