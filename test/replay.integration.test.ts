@@ -1,6 +1,7 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics, migrate, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
@@ -8,7 +9,7 @@ import { configChange, nanosToDecimal, topics, topicSpecs, type UsageEvent } fro
 import { loadAttributorConfig, startAttributor, startReplay, type AttributorService } from '@tokenledger/attributor';
 import { loadJoinerConfig, startJoiner, type JoinerService } from '@tokenledger/outcome-joiner';
 import { repoRoot } from '@tokenledger/infra/local';
-import { eventually, freePort, openClickHouse, testEnv, testLogger } from './src/harness.js';
+import { eventually, freePort, openClickHouse, queryDataDir, testEnv, testLogger } from './src/harness.js';
 import { outcomeEvent, produce, usageEvent } from './src/fleet.js';
 import { keyRingOf, startTestApi, tenantKeys } from './src/api-harness.js';
 
@@ -135,4 +136,83 @@ describe('replay through the admin api and the CLI', () => {
     const report = JSON.parse(stdout.slice(stdout.indexOf('\n') + 1)) as { total: { delta_usd: string }; outcomes_moved_total: number };
     expect(report).toMatchObject({ total: { delta_usd: '0' }, outcomes_moved_total: 0 });
   });
+});
+
+describe('a replay killed with -9 mid-way', () => {
+  it('resumes on the next start and ends exact', async () => {
+    const tenant = tenantKeys('kill');
+    const killUsage = Array.from({ length: 20_000 }, (_, i) => usageEvent(tenant.tenantId, {
+      provider: 'acme', model: 'acme-large', run_id: `krun-${i % 500}`, occurred_at: Date.UTC(2026, 9, 7, 0, 0, i),
+      input_tokens: 500 + (i % 97), output_tokens: 50 + (i % 13), prompt: { excerpt: i % 3 === 0 ? `see OPS-${i}` : `see PAY-${i}` },
+    }));
+    const killChange = (kind: Parameters<typeof configChange>[0]['kind'], itemId: string, body: unknown) =>
+      configChange({ tenantId: tenant.tenantId, kind, itemId, body, publishedBy: 'test' });
+    await publishConfigChanges(kafka, registry, [
+      killChange('price_override', 'acme', { provider: 'acme', model: 'acme-*', effective_from: 0, input: '2.5', output: '10' }),
+      killChange('ticket_prefix', 'PAY', { project: 'payments' }),
+    ]);
+    await produce(kafka, registry, topics.usage, killUsage);
+
+    const workerEnv = {
+      ...process.env, ...testEnv('replay-kill'), ATTRIBUTOR_PORT: String(await freePort()), JOINER_PORT: String(await freePort()),
+      ATTRIBUTOR_GROUP_ID: `attr-${randomUUID()}`, JOINER_GROUP_ID: `join-${randomUUID()}`, JOINER_VISIBILITY_LAG_MS: '200',
+      JOINER_SETTLE_INTERVAL_MS: '3600000',
+    };
+    const start = (replay: boolean) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/src/pipeline-worker.ts')], {
+        env: { ...workerEnv, WORKER_REPLAY: String(replay) }, stdio: ['ignore', 'pipe', 'inherit'], cwd: repoRoot,
+      });
+      const lines: { outcomes?: number; replay?: { state: string; events_done: number; events_total: number } }[] = [];
+      createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line)));
+      return { child, lines, exited: new Promise((r) => child.once('exit', r)) };
+    };
+    const lastReplay = (w: ReturnType<typeof start>) => [...w.lines].reverse().find((l) => l.replay)?.replay;
+
+    // 1. The live pipeline computes projection 1.
+    const live = start(false);
+    await eventually(async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const ends = await admin.fetchTopicOffsets(topics.usage);
+        const [committed] = await admin.fetchOffsets({ groupId: workerEnv.ATTRIBUTOR_GROUP_ID, topics: [topics.usage] });
+        return ends.every((e) => committed!.partitions.find((p) => p.partition === e.partition)?.offset === e.high) ? true : undefined;
+      } finally {
+        await admin.disconnect();
+      }
+    }, 180_000, 'live attributor caught up');
+    live.child.kill('SIGTERM');
+    await live.exited;
+
+    // 2. OPS gets an owner; a replay starts and is killed half-way.
+    await publishConfigChanges(kafka, registry, [killChange('ticket_prefix', 'OPS', { project: 'operations' })]);
+    const first = start(true);
+    await eventually(async () => {
+      const r = lastReplay(first);
+      return r?.state === 'replaying' && r.events_done > 0 ? true : undefined;
+    }, 180_000, 'replay under way');
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    // 3. The next start resumes the projection being built and finishes.
+    const second = start(true);
+    await eventually(async () => (['done', 'failed'].includes(lastReplay(second)?.state ?? '') ? true : undefined), 300_000, 'replay finished');
+    expect(lastReplay(second)?.state).toBe('done');
+    second.child.kill('SIGTERM');
+    await second.exited;
+
+    const rows = await queryDataDir<{ project: string; cost: string; calls: string }>(testEnv('replay-kill'),
+      `SELECT project, toString(sum(cost_usd)) AS cost, toString(sum(calls)) AS calls FROM v_usage_allocations
+       WHERE tenant_id = {tenant:String} GROUP BY project ORDER BY project`, { tenant: tenant.tenantId });
+    const ops = killUsage.filter((e) => e.prompt!.excerpt!.includes('OPS'));
+    const pay = killUsage.filter((e) => e.prompt!.excerpt!.includes('PAY'));
+    const sum = (list: UsageEvent[]) => nanosToDecimal(list.reduce((s, e) => s + cost(e), 0n));
+    expect(rows).toEqual([
+      { project: 'operations', cost: sum(ops), calls: String(ops.length) },
+      { project: 'payments', cost: sum(pay), calls: String(pay.length) },
+    ]);
+    const projections = await queryDataDir<{ state: string }>(testEnv('replay-kill'), 'SELECT projection, state FROM projections FINAL ORDER BY projection');
+    expect(projections.filter((p) => p.state === 'serving')).toHaveLength(1);
+    expect(projections.filter((p) => p.state === 'building')).toHaveLength(0);
+  }, 600_000);
 });

@@ -20,7 +20,9 @@ export const usageEventAvro = loadRecordSchema('usage-event.avsc');
 export const outcomeEventAvro = loadRecordSchema('outcome-event.avsc');
 
 export const configEventAvro = loadRecordSchema('config-event.avsc');
+export const alertEventAvro = loadRecordSchema('alert-event.avsc');
 
 export const usageEventAvroType = avsc.Type.forSchema(usageEventAvro);
 export const outcomeEventAvroType = avsc.Type.forSchema(outcomeEventAvro);
 export const configEventAvroType = avsc.Type.forSchema(configEventAvro);
+export const alertEventAvroType = avsc.Type.forSchema(alertEventAvro);

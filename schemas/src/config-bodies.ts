@@ -127,3 +127,70 @@ export const priceOverrideSchema = z
   });
 
 export type PriceOverride = z.infer<typeof priceOverrideSchema>;
+
+// Governance: budget envelopes, stop-loss rules, webhooks (read by the api's evaluator)
+
+const usdAmount = z.string().regex(/^\d+(\.\d{1,9})?$/, 'a non-negative decimal string (USD, up to 9 decimals)');
+const fraction = z.number().min(0).max(1);
+
+export const budgetScopes = ['project', 'investment', 'team', 'cost_center'] as const;
+export type BudgetScope = (typeof budgetScopes)[number];
+
+/** A spending envelope for one project, investment, team or cost center per calendar period (UTC). */
+export const budgetSchema = z.strictObject({
+  scope: z.enum(budgetScopes),
+  /** The project (investment, team, cost center) name, as usage facts' allocations carry it. */
+  key: z.string().min(1),
+  period: z.enum(['month', 'quarter']),
+  amount_usd: usdAmount,
+  /** Who answers for the value this money buys. */
+  value_owner: z.string().min(1),
+  /** Warn once burn to date reaches this percentage of the amount (the forecast warns on its own). */
+  warn_at_pct: z.number().gt(0).max(100).optional(),
+  /** The config version (offset + 1) of this body: filled in from the event. */
+  version: z.number().int(),
+});
+export type Budget = z.infer<typeof budgetSchema>;
+
+export const stopLossKinds = [
+  'cost_per_accepted_outcome_above', 'acceptance_rate_below', 'retry_tax_share_above', 'no_outcome_share_above', 'token_cost_above_baseline',
+] as const;
+export type StopLossKind = (typeof stopLossKinds)[number];
+
+/**
+ * A stop-loss rule on unit economics over a trailing window. `limit_usd` for
+ * cost_per_accepted_outcome_above, `floor` for acceptance_rate_below, `share` for the two share
+ * rules; token_cost_above_baseline takes an optional `factor` (default 1).
+ */
+export const stopLossRuleSchema = z
+  .strictObject({
+    kind: z.enum(stopLossKinds),
+    scope: z.strictObject({ outcome_type: z.string().min(1).optional(), project: z.string().min(1).optional() }).default({}),
+    window_days: z.number().int().min(1).max(366),
+    limit_usd: usdAmount.optional(),
+    floor: fraction.optional(),
+    share: fraction.optional(),
+    factor: z.number().positive().optional(),
+    /** Fewer outcomes (or, for the share rules, zero spend) in the window: not enough data, the rule holds. */
+    min_outcomes: z.number().int().min(1).default(1),
+    version: z.number().int(),
+  })
+  .superRefine((rule, context) => {
+    const needs: Partial<Record<StopLossKind, 'limit_usd' | 'floor' | 'share'>> = {
+      cost_per_accepted_outcome_above: 'limit_usd', acceptance_rate_below: 'floor', retry_tax_share_above: 'share', no_outcome_share_above: 'share',
+    };
+    const field = needs[rule.kind];
+    if (field && rule[field] === undefined) context.addIssue({ code: 'custom', path: [field], message: `${rule.kind} needs ${field}` });
+  });
+export type StopLossRule = z.infer<typeof stopLossRuleSchema>;
+
+/** Where alerts are POSTed, signed with HMAC-SHA256 under `secret`; `events`/`rules` filter them. */
+export const webhookSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  secret: z.string().min(16, 'at least 16 characters'),
+  events: z.array(z.enum(['trip', 'clear'])).min(1).optional(),
+  /** Rule ids (stop-loss ids, or `budget:<id>:forecast` / `budget:<id>:exceeded`); all when absent. */
+  rules: z.array(z.string().min(1)).min(1).optional(),
+  version: z.number().int(),
+});
+export type Webhook = z.infer<typeof webhookSchema>;

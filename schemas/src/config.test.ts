@@ -46,3 +46,27 @@ describe('config events', () => {
     if (!checked.ok) expect(checked.errors.map((e) => e.path)).toContain('input');
   });
 });
+
+describe('governance config', () => {
+  it('folds budgets, stop-loss rules and webhooks with their versions, without moving rules_version', () => {
+    const config = emptyTenantConfig('t1');
+    const change = (kind: Parameters<typeof configChange>[0]['kind'], itemId: string, body: unknown) =>
+      configChange({ tenantId: 't1', kind, itemId, body, publishedBy: 'cli' });
+    expect(applyConfigEvent(config, change('budget', 'search-m', { scope: 'project', key: 'search', period: 'month', amount_usd: '100', value_owner: 'ana', version: 99 }), 4)).toEqual({ ok: true });
+    expect(applyConfigEvent(config, change('stop_loss_rule', 'cpa', { kind: 'cost_per_accepted_outcome_above', limit_usd: '2', window_days: 7 }), 5)).toEqual({ ok: true });
+    expect(applyConfigEvent(config, change('webhook', 'ops', { url: 'https://hooks.example/x', secret: '0123456789abcdef' }), 6)).toEqual({ ok: true });
+    expect(config.budgets.get('search-m')).toMatchObject({ amount_usd: '100', version: 5 });
+    expect(config.stopLossRules.get('cpa')).toMatchObject({ scope: {}, min_outcomes: 1, version: 6 });
+    expect(config.webhooks.get('ops')?.version).toBe(7);
+    expect(config.governanceVersion).toBe(7);
+    expect(config.rulesVersion).toBe(0);
+  });
+
+  it('refuses a stop-loss rule without its threshold and a budget with a bad amount', () => {
+    const rule = validateConfigBody('stop_loss_rule', 't1', 'r', { kind: 'acceptance_rate_below', window_days: 7 });
+    expect(rule.ok).toBe(false);
+    if (!rule.ok) expect(rule.errors.map((e) => e.path)).toContain('floor');
+    const budget = validateConfigBody('budget', 't1', 'b', { scope: 'project', key: 'x', period: 'month', amount_usd: 'lots', value_owner: 'ana' });
+    expect(budget.ok).toBe(false);
+  });
+});

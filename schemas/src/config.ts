@@ -6,17 +6,24 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
-  attributionRuleSchema, priceOverrideSchema, projectEntrySchema,
-  type AttributionRule, type PriceOverride, type ProjectEntry,
+  attributionRuleSchema, budgetSchema, priceOverrideSchema, projectEntrySchema, stopLossRuleSchema, webhookSchema,
+  type AttributionRule, type Budget, type PriceOverride, type ProjectEntry, type StopLossRule, type Webhook,
 } from './config-bodies.js';
 import { idString, nameString } from './fields.js';
 import { validateWith, type ValidationResult } from './validation.js';
 
-export const configKinds = ['price_override', 'attribution_rule', 'ticket_prefix', 'directory_user', 'directory_team', 'project'] as const;
+export const configKinds = [
+  'price_override', 'attribution_rule', 'ticket_prefix', 'directory_user', 'directory_team', 'project', 'budget', 'stop_loss_rule', 'webhook',
+] as const;
 export type ConfigKind = (typeof configKinds)[number];
 
-/** Kinds whose changes move `prices_version`; every other kind moves `rules_version`. */
+/** Kinds whose changes move `prices_version`. */
 const priceKinds: ReadonlySet<ConfigKind> = new Set(['price_override']);
+/**
+ * Governance kinds move `governance_version` only: they change no fact, so the facts'
+ * `rules_version` must not move with them. Every other kind moves `rules_version`.
+ */
+const governanceKinds: ReadonlySet<ConfigKind> = new Set(['budget', 'stop_loss_rule', 'webhook']);
 
 export const configEventSchema = z.object({
   tenant_id: idString,
@@ -50,6 +57,9 @@ export function configBodySchema(kind: ConfigKind, tenantId: string, itemId: str
     case 'directory_user': return directoryUserBody;
     case 'directory_team': return directoryTeamBody;
     case 'project': return projectEntrySchema;
+    case 'budget': return z.preprocess(withFields({ version }), budgetSchema);
+    case 'stop_loss_rule': return z.preprocess(withFields({ version }), stopLossRuleSchema);
+    case 'webhook': return z.preprocess(withFields({ version }), webhookSchema);
   }
 }
 
@@ -89,12 +99,19 @@ export interface TenantConfig {
   users: Map<string, { team: string }>;
   teams: Map<string, { cost_center?: string | null | undefined; default_project?: string | null | undefined }>;
   projects: Map<string, ProjectEntry>;
+  /** Offset + 1 of the tenant's last budget, stop-loss rule or webhook change (0: none). */
+  governanceVersion: number;
+  /** Each with `version`: the offset + 1 of the change that set it (alert ids carry it). */
+  budgets: Map<string, Budget>;
+  stopLossRules: Map<string, StopLossRule>;
+  webhooks: Map<string, Webhook>;
 }
 
 export function emptyTenantConfig(tenantId: string): TenantConfig {
   return {
     tenantId, rulesVersion: 0, pricesVersion: 0,
     priceOverrides: new Map(), rules: new Map(), ticketPrefixes: new Map(), users: new Map(), teams: new Map(), projects: new Map(),
+    governanceVersion: 0, budgets: new Map(), stopLossRules: new Map(), webhooks: new Map(),
   };
 }
 
@@ -123,6 +140,7 @@ export function applyConfigEvent(config: TenantConfig, event: ConfigEvent, offse
   if (body === null) target.delete(event.item_id);
   else target.set(event.item_id, body);
   if (priceKinds.has(event.kind)) config.pricesVersion = version;
+  else if (governanceKinds.has(event.kind)) config.governanceVersion = version;
   else config.rulesVersion = version;
   return { ok: true };
 }
@@ -135,5 +153,8 @@ function itemsOf(config: TenantConfig, kind: ConfigKind): Map<string, unknown> {
     case 'directory_user': return config.users;
     case 'directory_team': return config.teams;
     case 'project': return config.projects;
+    case 'budget': return config.budgets;
+    case 'stop_loss_rule': return config.stopLossRules;
+    case 'webhook': return config.webhooks;
   }
 }

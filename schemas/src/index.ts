@@ -9,3 +9,4 @@ export * from './avro.js';
 export * from './config-bodies.js';
 export * from './config.js';
 export * from './exact.js';
+export * from './alert.js';

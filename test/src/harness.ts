@@ -45,3 +45,14 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
   }
   throw new Error(`${what} not reached within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
 }
+
+/** Rows of a query against another test's embedded ClickHouse, read in a separate process. */
+export async function queryDataDir<T>(env: Record<string, string>, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { repoRoot } = await import('@tokenledger/infra/local');
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/src/query-worker.ts'), query, JSON.stringify(params)], {
+    env: { ...process.env, ...env }, cwd: repoRoot, maxBuffer: 64 * 1024 * 1024,
+  });
+  return JSON.parse(stdout) as T[];
+}

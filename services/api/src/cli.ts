@@ -135,6 +135,9 @@ async function show(kafka: ReturnType<typeof createKafka>, registry: SchemaRegis
     price_overrides: asObject(config.priceOverrides), attribution_rules: asObject(config.rules),
     ticket_prefixes: asObject(config.ticketPrefixes), directory_users: asObject(config.users),
     directory_teams: asObject(config.teams), projects: asObject(config.projects),
+    governance_version: config.governanceVersion, budgets: asObject(config.budgets), stop_loss_rules: asObject(config.stopLossRules),
+    // A webhook's secret is not printed: show is for reading configuration, not for leaking keys.
+    webhooks: Object.fromEntries([...config.webhooks].map(([id, w]) => [id, { ...w, secret: '(set)' }])),
   }, null, 2)}\n`);
 }
 

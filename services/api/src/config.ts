@@ -1,4 +1,4 @@
-import { envPort, parseEnv, platformEnv } from '@tokenledger/infra';
+import { envBoolean, envPort, parseEnv, platformEnv } from '@tokenledger/infra';
 import { z } from 'zod';
 
 export const apiEnv = platformEnv.extend({
@@ -7,6 +7,16 @@ export const apiEnv = platformEnv.extend({
   API_HOST: z.string().default('0.0.0.0'),
   /** Longest time range one query may cover, in days. */
   API_MAX_RANGE_DAYS: z.coerce.number().int().positive().default(400),
+  /** Run the governance evaluator (budget and stop-loss alerts, webhooks) in this api process. */
+  API_GOVERNANCE_EVALUATOR: envBoolean.default(true),
+  /** Milliseconds between two governance evaluations. */
+  API_GOVERNANCE_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  /** First webhook retry delay in ms; doubles per failed attempt, with jitter. */
+  API_WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).default(1_000),
+  /** Longest webhook retry delay in ms. */
+  API_WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).default(300_000),
+  /** How long one webhook POST may take, in ms. */
+  API_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 });
 
 export type ApiConfig = z.infer<typeof apiEnv>;

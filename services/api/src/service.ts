@@ -2,8 +2,12 @@ import {
   createKafka, createMetricsRegistry, createServiceHttp, Projections,
   type ClickHouseClient, type KeyRing, type Logger, type SchemaRegistry,
 } from '@tokenledger/infra';
+import { ConfigStore, configFeed } from '@tokenledger/attributor';
 import type { ApiConfig } from './config.js';
 import { registerDashboard } from './dashboard/dashboard.js';
+import { Reservations } from './governance/budgets.js';
+import { GovernanceEvaluator } from './governance/evaluator.js';
+import { GovernanceStore } from './governance/store.js';
 import { openApiDocument } from './openapi.js';
 import { Reader } from './reader.js';
 import { registerErrorHandler, registerRoutes, type Route } from './route.js';
@@ -17,10 +21,14 @@ export interface ApiDeps {
   registry: SchemaRegistry;
   /** Runs replays (the attributor's `startReplay`); without it the admin replay endpoints are absent. */
   startReplay?: StartReplay;
+  /** The time budgets and stop-loss windows are evaluated at (default: the wall clock). */
+  clock?: { now(): number };
 }
 
 export interface ApiService {
   url: string;
+  /** Present when API_GOVERNANCE_EVALUATOR is true. */
+  evaluator: GovernanceEvaluator | undefined;
   stop(): Promise<void>;
 }
 
@@ -30,11 +38,28 @@ export async function startApi(config: ApiConfig, deps: ApiDeps): Promise<ApiSer
   await projections.start();
   const kafka = createKafka(config.KAFKA_BROKERS, 'tokenledger-api', deps.logger);
 
-  const routes: Route[] = apiRoutes(kafka, deps.registry, deps.startReplay);
+  // Governance: budgets, stop-loss rules and webhooks folded from the config topic.
+  const clock = deps.clock ?? { now: () => Date.now() };
+  const configs = new ConfigStore();
+  const configReader = configFeed(kafka, deps.registry, configs, deps.logger, undefined, 'tokenledger-api-config');
+  await configReader.start();
+  const store = new GovernanceStore(deps.clickhouse);
+  const evaluator = config.API_GOVERNANCE_EVALUATOR
+    ? new GovernanceEvaluator(
+      { kafka, registry: deps.registry, store, configs, projections, logger: deps.logger, clock },
+      {
+        intervalMs: config.API_GOVERNANCE_INTERVAL_MS, retryBaseMs: config.API_WEBHOOK_RETRY_BASE_MS,
+        retryMaxMs: config.API_WEBHOOK_RETRY_MAX_MS, deliveryTimeoutMs: config.API_WEBHOOK_TIMEOUT_MS,
+      },
+    )
+    : undefined;
+  await evaluator?.start();
+
+  const routes: Route[] = apiRoutes(kafka, deps.registry, { store, configs, reservations: new Reservations(store), clock }, deps.startReplay);
   const app = createServiceHttp({
     logger: deps.logger,
     metrics,
-    isReady: async () => (await deps.clickhouse.ping()).success,
+    isReady: async () => (await deps.clickhouse.ping()).success && (evaluator?.isHealthy ?? true),
   });
   registerErrorHandler(app);
   registerDashboard(app);
@@ -50,8 +75,11 @@ export async function startApi(config: ApiConfig, deps: ApiDeps): Promise<ApiSer
   deps.logger.info({ event: 'service_started', url }, 'api listening');
   return {
     url,
+    evaluator,
     async stop() {
       await app.close();
+      await evaluator?.stop();
+      await configReader.stop();
       projections.stop();
     },
   };

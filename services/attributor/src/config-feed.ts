@@ -7,12 +7,14 @@ import type { ConfigStore } from './config-store.js';
  * Folds the config topic into `store`: everything on it before `start()` resolves, then every
  * change as it arrives. A change that fails validation is logged and counted, never applied.
  */
-export function configFeed(kafka: Kafka, registry: SchemaRegistry, store: ConfigStore, log: Logger, onRejected: () => void = () => undefined): TopicReader {
+export function configFeed(
+  kafka: Kafka, registry: SchemaRegistry, store: ConfigStore, log: Logger, onRejected: () => void = () => undefined, name = 'tokenledger-attributor-config',
+): TopicReader {
   const decoder = new AvroDecoder(registry, configEventAvro);
   return new TopicReader({
     kafka,
     topic: topics.config,
-    name: 'tokenledger-attributor-config',
+    name,
     log,
     async onMessage(message) {
       if (!message.value) return;

@@ -44,6 +44,11 @@ export class ConfigStore {
     return config;
   }
 
+  /** Every tenant with at least one change. */
+  tenants(): string[] {
+    return [...this.latest.keys()];
+  }
+
   /** Compiled configuration; `version` 0 is the latest. A fixed version never changes, so it stays cached. */
   compiledFor(tenantId: string, version = 0): CompiledConfig {
     const key = `${tenantId}@${version === 0 ? 'latest' : version}`;

@@ -117,6 +117,7 @@
     unit: panel('panel-unit'),
     waste: panel('panel-waste'),
     runs: panel('panel-runs'),
+    budgets: panel('panel-budgets'),
   };
 
   function setState(p, state, message = '') {
@@ -390,6 +391,28 @@
     setState(p, 'ready');
   }
 
+  // (5) budget envelopes: the current period, whatever the range above
+  function renderBudgets(p, body) {
+    const rows = Array.isArray(body.budgets) ? body.budgets : [];
+    if (rows.length === 0) {
+      setState(p, 'ready', 'No budgets configured.');
+      return;
+    }
+    p.table?.replaceChildren(table([
+      { label: 'Envelope', value: (r) => `${r.scope}: ${r.key}` },
+      { label: 'Period', value: (r) => `${r.period} from ${String(r.period_start).slice(0, 10)}` },
+      { label: 'Owner', value: (r) => r.value_owner },
+      { label: 'Amount', value: (r) => r.amount_usd, kind: 'money' },
+      { label: 'Burn', value: (r) => r.burn_usd, kind: 'money' },
+      { label: 'Per day', value: (r) => r.burn_rate_usd_per_day, kind: 'money' },
+      { label: 'Forecast', value: (r) => r.forecast_usd, kind: 'money', cls: (r) => (r.warning ? 'warn' : '') },
+      { label: 'Reserved', value: (r) => r.reserved_usd, kind: 'money' },
+      { label: 'Remaining', value: (r) => r.remaining_usd, kind: 'money' },
+      { label: 'State', value: (r) => (r.over ? 'over' : r.warning ? 'warning' : 'ok'), kind: 'pill' },
+    ], rows));
+    setState(p, 'ready');
+  }
+
   // ---------------------------------------------------------------- loading
 
   function resetKpis() {
@@ -425,6 +448,7 @@
         onFailure();
         if (result.status === 401 || result.status === 403) onAuthFailure(result.message);
         if (result.status === 404 && p === panels.runs) setState(p, 'unavailable', 'Top runs by retry tax are not available on this server yet.');
+        else if (result.status === 404 && p === panels.budgets) setState(p, 'unavailable', 'Budgets are not available on this server.');
         else setState(p, 'error', result.message);
       }
     } catch (error) {
@@ -478,6 +502,7 @@
         $('waste-sub').textContent = 'waste figures unavailable';
       }),
       runPanel(panels.runs, api(`/v1/top-runs?${qs({ by: 'retry_tax', limit: '10' })}`, key), (b) => renderRuns(panels.runs, b), gen, onAuthFailure),
+      runPanel(panels.budgets, api('/v1/budgets', key), (b) => renderBudgets(panels.budgets, b), gen, onAuthFailure),
     ]);
   }
 
