@@ -42,7 +42,7 @@ export const attributorBenchmark: Benchmark = {
 };
 
 /** One consumer reading the whole preloaded topic. */
-interface Pass {
+export interface Pass {
   events: number;
   /** From starting the consumer to the last event done: start-up and group join included. */
   seconds: number;
@@ -72,7 +72,7 @@ async function timePass(events: number, body: (mark: (eventsDone: number) => voi
 }
 
 /** Fills the usage topic with the fleet's events in Avro (Confluent wire format), as ingest would. */
-async function preload(stack: BenchStack, events: UsageEvent[]): Promise<void> {
+export async function preload(stack: BenchStack, events: UsageEvent[]): Promise<void> {
   const subject = valueSubject(topics.usage);
   const schemaId = (await registerAvroSchemas(stack.registry, [{ subject, schema: usageEventAvro }])).get(subject)!;
   const producer = stack.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -93,7 +93,7 @@ async function preload(stack: BenchStack, events: UsageEvent[]): Promise<void> {
  * (a) The baseline: a kafkajs consumer with the attributor's fetch settings and partition
  * concurrency that decodes every message through the registry and does nothing else.
  */
-function bareDecode(stack: BenchStack, events: number, groupId: string): Promise<Pass> {
+export function bareDecode(stack: BenchStack, events: number, groupId: string): Promise<Pass> {
   return timePass(events, async (firstBatch) => {
     const consumer = stack.kafka.consumer({ groupId, maxBytesPerPartition: 4 * 1024 * 1024, maxWaitTimeInMs: 250 });
     let decoded = 0;

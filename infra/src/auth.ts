@@ -43,7 +43,7 @@ export class KeyRing {
       return { ok: false, status: 401, message: 'unknown API key' };
     }
     if (!allowed.includes(record.role)) {
-      return { ok: false, status: 403, message: `a ${record.role} key cannot be used here (needs: ${allowed.join(' or ')})` };
+      return { ok: false, status: 403, message: `${/^[aeiou]/.test(record.role) ? 'an' : 'a'} ${record.role} key cannot be used here (needs: ${allowed.join(' or ')})` };
     }
     return { ok: true, tenantId: record.tenantId, role: record.role };
   }

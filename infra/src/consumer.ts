@@ -77,7 +77,8 @@ export class BatchConsumer<T> {
     this.decoder = new AvroDecoder(o.registry, o.readerSchema);
     this.consumer = o.kafka.consumer({
       groupId: o.groupId,
-      sessionTimeout: 45_000,
+      // A crashed member holds its partitions until this expires; retries heartbeat meanwhile.
+      sessionTimeout: 15_000,
       heartbeatInterval: 3_000,
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxWaitTimeInMs: 250,
