@@ -12,7 +12,7 @@ import { runHttpLoad, type HttpLoadResult } from './lib/http-load.js';
 import { runProducerPerformance, type ProducerPerfResult } from './lib/producer-perf.js';
 import { profiled, renderProfile, summarize, type Stage } from './lib/profile.js';
 import { progress, type Benchmark, type BenchReport } from './lib/report.js';
-import type { BenchSettings } from './lib/settings.js';
+import { benchSeconds, type BenchSettings } from './lib/settings.js';
 import { freePort, withStack, type BenchStack } from './lib/stack.js';
 import { count, oneDecimal, ratio } from './lib/table.js';
 
@@ -69,7 +69,8 @@ interface Measured {
   profile?: string;
 }
 
-const warmupSeconds = (settings: BenchSettings): number => Math.min(3, settings.BENCH_SECONDS / 3);
+const ingestSeconds = (settings: BenchSettings): number => benchSeconds(settings, 15);
+const warmupSeconds = (settings: BenchSettings): number => Math.min(3, ingestSeconds(settings) / 3);
 
 async function benchmarkIngest(stack: BenchStack, settings: BenchSettings): Promise<BenchReport> {
   const keys = devKeys(parseEnv(devKeysEnv, { TOKENLEDGER_DEV_TENANT: TENANT }));
@@ -83,14 +84,14 @@ async function benchmarkIngest(stack: BenchStack, settings: BenchSettings): Prom
     const httpLoad = async (batchSize: number, concurrency: number): Promise<HttpPhase> => {
       const load = await runHttpLoad({
         url: `${ingest.url}/v1/usage`, key: keys.ingest, batchSize, concurrency,
-        warmupSeconds: warmupSeconds(settings), seconds: settings.BENCH_SECONDS, seed: batchSize,
+        warmupSeconds: warmupSeconds(settings), seconds: ingestSeconds(settings), seed: batchSize,
       });
       progress(`ingest, ${batchSize}-event batches × ${concurrency} in flight: ${count(load.events / load.seconds)} events/s`);
       return { batchSize, concurrency, load };
     };
 
     const calibration = await producerPerf(CALIBRATION_RECORDS);
-    const records = Math.max(CALIBRATION_RECORDS, Math.round(calibration.recordsPerSec * settings.BENCH_SECONDS));
+    const records = Math.max(CALIBRATION_RECORDS, Math.round(calibration.recordsPerSec * ingestSeconds(settings)));
     // Kafka before and after the HTTP phases: their spread shows the machine's noise.
     const kafkaBefore = await producerPerf(records);
     progress(`ProducerPerformance: ${count(kafkaBefore.recordsPerSec)} records/s`);
@@ -125,7 +126,7 @@ function report(settings: BenchSettings, m: Measured): BenchReport {
     configuration: [
       `Record: a typical usage event is ${value} bytes in Confluent wire format (Avro through the registry), its key \`tenant/run_id\` ${key} bytes. ProducerPerformance sends unkeyed ${value}-byte records.`,
       `Both producers: acks=all, idempotent, one broker (KRaft), topics of 6 partitions. Kafka runs ${count(m.records)} records per run, before and after the HTTP phases; the reference is their mean.`,
-      `HTTP: POST /v1/usage, JSON array, Bearer ingest key, keep-alive fetch from a separate Node process; ${oneDecimal(warmupSeconds(settings))} s warm-up, then ${settings.BENCH_SECONDS} s measured per batch size; events counted from 202 answers completed in the window.`,
+      `HTTP: POST /v1/usage, JSON array, Bearer ingest key, keep-alive fetch from a separate Node process; ${oneDecimal(warmupSeconds(settings))} s warm-up, then ${ingestSeconds(settings)} s measured per batch size; events counted from 202 answers completed in the window.`,
       describeFleet(usagePayloads(20_000, 1)),
       'Everything (broker, registry, ingest, load client, Kafka’s producer) shares this machine’s cores.',
     ],

@@ -2,13 +2,19 @@
  * `npm run bench` runs every benchmark; `npm run bench -- ingest attributor` the named ones.
  * Each prints its table and replaces its section of bench/RESULTS.md. Knobs: bench/lib/settings.ts.
  */
+import { apiBenchmark } from './api.js';
 import { attributorBenchmark } from './attributor.js';
+import { e2eBenchmark, sustainedBenchmark } from './e2e.js';
 import { ingestBenchmark } from './ingest.js';
+import { joinerBenchmark } from './joiner.js';
+import { replayBenchmark } from './replay.js';
 import type { Benchmark } from './lib/report.js';
 import { describeMachine, renderReport, resultsFile, saveReport } from './lib/results.js';
 import { loadBenchSettings } from './lib/settings.js';
 
-const benchmarks: readonly Benchmark[] = [ingestBenchmark, attributorBenchmark];
+const benchmarks: readonly Benchmark[] = [
+  ingestBenchmark, attributorBenchmark, joinerBenchmark, e2eBenchmark, sustainedBenchmark, replayBenchmark, apiBenchmark,
+];
 
 /** A mistake on the command line: its message is enough, no stack. */
 class UsageError extends Error {
@@ -19,7 +25,9 @@ function usage(): string {
   return [
     'usage: npm run bench [-- <name>...]',
     ...benchmarks.map((b) => `  ${b.name.padEnd(12)} ${b.summary}`),
-    'env: BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_EVENTS, BENCH_PAIRS, BENCH_PROFILE=1, BENCH_KEEP_DATA=1, BENCH_LOG_LEVEL',
+    'env: BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_EVENTS, BENCH_PAIRS, BENCH_RATE, BENCH_BATCH, BENCH_RATES, BENCH_STEP_SECONDS,',
+    '     BENCH_DRAIN_SECONDS, BENCH_FACTS, BENCH_OUTCOMES, BENCH_REQUESTS, BENCH_ENDPOINT_SECONDS,',
+    '     BENCH_PROFILE=1, BENCH_KEEP_DATA=1, BENCH_LOG_LEVEL',
   ].join('\n');
 }
 

@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { usagePayloads } from './fleet.js';
+import { percentile } from './stats.js';
 
 export interface LoadRequest {
   url: string;
@@ -38,10 +39,6 @@ export type LoadMessage =
 
 /** Distinct events the bodies hold between them: bodies are reused, round robin. */
 const POOL_EVENTS = 20_000;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 export async function generateLoad(o: LoadRequest, onWindow: (edge: 'open' | 'close') => void = () => {}): Promise<LoadResult> {
   const payloads = usagePayloads(Math.max(POOL_EVENTS, o.batchSize * o.concurrency), o.seed);
