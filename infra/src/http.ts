@@ -24,6 +24,7 @@ export function createServiceHttp(o: ServiceHttpOptions): FastifyInstance {
     loggerInstance: o.logger as FastifyBaseLogger,
     // Per-request logs would dominate at ingest rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    clientErrorHandler: answerMalformedRequest,
     ...o.fastify,
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -35,4 +36,20 @@ export function createServiceHttp(o: ServiceHttpOptions): FastifyInstance {
     reply.header('content-type', o.metrics.contentType).send(await o.metrics.metrics()),
   );
   return app;
+}
+
+const malformedStatus: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout'],
+};
+
+/**
+ * Requests Node's HTTP parser refuses never reach a route: answer them with JSON that names
+ * what was wrong (Node's error code and reason) instead of a bare "Client Error".
+ */
+function answerMalformedRequest(error: Error & { code?: string; reason?: string }, socket: import('node:net').Socket): void {
+  if (socket.destroyed || !socket.writable) return;
+  const [status, text] = malformedStatus[error.code ?? ''] ?? [400, 'Bad Request'];
+  const body = JSON.stringify({ error: `malformed HTTP request: ${error.reason ?? error.message} (${error.code ?? 'unknown'})` });
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -62,6 +62,14 @@ export async function startApi(config: ApiConfig, deps: ApiDeps): Promise<ApiSer
     isReady: async () => (await deps.clickhouse.ping()).success && (evaluator?.isHealthy ?? true),
   });
   registerErrorHandler(app);
+  // Request bodies are uncompressed JSON: anything else is refused up front with 415.
+  app.removeContentTypeParser('text/plain');
+  app.addHook('onRequest', async (request, reply) => {
+    const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding && encoding !== 'identity') {
+      return reply.code(415).send({ error: `Content-Encoding "${encoding}" is not supported: send uncompressed JSON` });
+    }
+  });
   registerDashboard(app);
   registerRoutes(app, routes, {
     keys: deps.keys,
