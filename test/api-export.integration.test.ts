@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, ensureTopics, migrate, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
-import { configChange, decimalToNanos, nanosToDecimal, topics, topicSpecs, type UsageEvent } from '@tokenledger/schemas';
+import { createKafka, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
+import { configChange, decimalToNanos, nanosToDecimal, topics, type UsageEvent } from '@tokenledger/schemas';
 import { loadAttributorConfig, startAttributor, type AttributorService } from '@tokenledger/attributor';
-import { eventually, freePort, openClickHouse, testEnv, testLogger } from './src/harness.js';
+import { eventually, freePort, testEnv, testLogger, openMigratedStore } from './src/harness.js';
 import { acmeCostNano as costNano, acmePriceOverride, produce, usageEvent } from './src/fleet.js';
 import { errorPaths, expectQueryKeyRequired, keyRingOf, startTestApi, tenantKeys, type TenantKeys } from './src/api-harness.js';
 
@@ -152,12 +152,7 @@ const aliceEvents = fleet(alice.tenantId, 66);
 const bobEvents = fleet(bob.tenantId, 8);
 
 beforeAll(async () => {
-  clickhouse = await openClickHouse(env);
-  await migrate(clickhouse, {}, testLogger);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(3));
-  await admin.disconnect();
+  clickhouse = await openMigratedStore(env);
   await configure(alice);
   await configure(bob);
   attributor = await startAttributor(

@@ -6,11 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, ensureTopics, migrate, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
-import { decimalToNanos, divideRoundHalfEven, nanosToDecimal, topics, topicSpecs, type OutcomeEvent, type UsageEvent } from '@tokenledger/schemas';
+import { createKafka, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
+import { decimalToNanos, divideRoundHalfEven, nanosToDecimal, topics, type OutcomeEvent, type UsageEvent } from '@tokenledger/schemas';
 import { loadAttributorConfig, startAttributor, type AttributorService } from '@tokenledger/attributor';
 import { loadJoinerConfig, startJoiner, type JoinerService } from '@tokenledger/outcome-joiner';
-import { eventually, freePort, openClickHouse, testEnv, testLogger } from './src/harness.js';
+import { eventually, freePort, testEnv, testLogger, openMigratedStore } from './src/harness.js';
 import { acmeCostNano as costNano, acmePriceOverride, outcomeEvent, produce, usageEvent } from './src/fleet.js';
 import { errorPaths, expectQueryKeyRequired, keyRingOf, startTestApi, tenantKeys } from './src/api-harness.js';
 
@@ -219,12 +219,7 @@ const aliceOutcomes = expectedOutcomes(aliceFleet).filter((o) => inRange(o.at));
 const bobOutcomes = expectedOutcomes(bobFleet).filter((o) => inRange(o.at));
 
 beforeAll(async () => {
-  clickhouse = await openClickHouse(env);
-  await migrate(clickhouse, {}, testLogger);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(3));
-  await admin.disconnect();
+  clickhouse = await openMigratedStore(env);
   // 2.5 USD/MTok in, 10 USD/MTok out for acme models; other providers stay unpriced (cost 0).
   await publishConfigChanges(kafka, registry, [acmePriceOverride(alice.tenantId), acmePriceOverride(bob.tenantId)]);
   const serviceEnv = {

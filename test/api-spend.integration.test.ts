@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, ensureTopics, migrate, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
-import { configChange, nanosToDecimal, topics, topicSpecs, type UsageEvent } from '@tokenledger/schemas';
+import { createKafka, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
+import { configChange, nanosToDecimal, topics, type UsageEvent } from '@tokenledger/schemas';
 import { loadAttributorConfig, startAttributor, type AttributorService } from '@tokenledger/attributor';
-import { eventually, freePort, openClickHouse, testEnv, testLogger } from './src/harness.js';
+import { eventually, freePort, testEnv, testLogger, openMigratedStore } from './src/harness.js';
 import { produce, usageEvent } from './src/fleet.js';
 import { keyRingOf, startTestApi, tenantKeys } from './src/api-harness.js';
 
@@ -34,12 +34,7 @@ const aliceEvents = fleet(alice.tenantId, 60);
 const bobEvents = fleet(bob.tenantId, 10);
 
 beforeAll(async () => {
-  clickhouse = await openClickHouse(env);
-  await migrate(clickhouse, {}, testLogger);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(3));
-  await admin.disconnect();
+  clickhouse = await openMigratedStore(env);
   await publishConfigChanges(kafka, registry, [alice, bob].map((t) => configChange({
     tenantId: t.tenantId, kind: 'price_override', itemId: 'acme', publishedBy: 'test',
     // cached input at the input rate, so expected costs stay simple

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createKafka, ensureTopics, migrate, publishConfigChanges, SchemaRegistry, type ClickHouseClient,
+  createKafka,  publishConfigChanges, SchemaRegistry, type ClickHouseClient,
 } from '@tokenledger/infra';
-import { configChange, topics, topicSpecs, usageEventAvro, type UsageEvent } from '@tokenledger/schemas';
+import { configChange, topics, usageEventAvro, type UsageEvent } from '@tokenledger/schemas';
 import { loadAttributorConfig, startAttributor, type AttributorService } from '@tokenledger/attributor';
 import avsc from 'avsc';
-import { eventually, freePort, openClickHouse, testEnv, testLogger } from './src/harness.js';
+import { eventually, freePort, testEnv, testLogger, openMigratedStore } from './src/harness.js';
 import { produce, usageEvent } from './src/fleet.js';
 
 const tenant = `t-${randomUUID().slice(0, 8)}`;
@@ -39,12 +39,7 @@ async function facts(eventIds: string[]) {
 const priced = (payload: Parameters<typeof usageEvent>[1]) => usageEvent(tenant, { provider: 'acme', model: 'acme-large', input_tokens: 1000, output_tokens: 200, ...payload });
 
 beforeAll(async () => {
-  clickhouse = await openClickHouse(env);
-  await migrate(clickhouse, {}, testLogger);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(3));
-  await admin.disconnect();
+  clickhouse = await openMigratedStore(env);
   // 2.5 USD/MTok in, 10 USD/MTok out: 1,000 in + 200 out costs exactly 0.0045 USD.
   const change = (kind: Parameters<typeof configChange>[0]['kind'], itemId: string, body: unknown) =>
     configChange({ tenantId: tenant, kind, itemId, body, publishedBy: 'test' });

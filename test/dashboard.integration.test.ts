@@ -7,11 +7,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, ensureTopics, migrate, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
-import { configChange, nanosToDecimal, topics, topicSpecs, type OutcomeEvent, type UsageEvent } from '@tokenledger/schemas';
+import { createKafka, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
+import { configChange, nanosToDecimal, topics, type OutcomeEvent, type UsageEvent } from '@tokenledger/schemas';
 import { loadAttributorConfig, startAttributor, type AttributorService } from '@tokenledger/attributor';
 import { loadJoinerConfig, startJoiner, type JoinerService } from '@tokenledger/outcome-joiner';
-import { eventually, freePort, openClickHouse, testEnv, testLogger } from './src/harness.js';
+import { eventually, freePort, testEnv, testLogger, openMigratedStore } from './src/harness.js';
 import { outcomeEvent, produce, usageEvent } from './src/fleet.js';
 import { keyRingOf, startTestApi, tenantKeys } from './src/api-harness.js';
 
@@ -92,12 +92,7 @@ async function openPage(url: string, prepare?: (page: Page) => Promise<void>): P
 const stateOf = (page: Page, panel: string) => page.locator(`#panel-${panel}`).getAttribute('data-state');
 
 beforeAll(async () => {
-  clickhouse = await openClickHouse(env);
-  await migrate(clickhouse, {}, testLogger);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(3));
-  await admin.disconnect();
+  clickhouse = await openMigratedStore(env);
   await publishConfigChanges(kafka, registry, [tenant, other].map((t) => configChange({
     tenantId: t.tenantId, kind: 'price_override', itemId: 'acme', publishedBy: 'test',
     body: { provider: 'acme', model: 'acme-*', effective_from: 0, input: '2.5', cached_input: '2.5', output: '10' },

@@ -10,14 +10,14 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AvroDecoder, createKafka, ensureTopics, migrate, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
+import { AvroDecoder, createKafka, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
 import {
-  alertEventAvro, alertEventSchema, decimalToNanos, divideRoundHalfEven, nanosToDecimal, topics, topicSpecs, type AlertEvent, type OutcomeEvent, type UsageEvent,
+  alertEventAvro, alertEventSchema, decimalToNanos, divideRoundHalfEven, nanosToDecimal, topics,  type AlertEvent, type OutcomeEvent, type UsageEvent,
 } from '@tokenledger/schemas';
 import { loadAttributorConfig, startAttributor, type AttributorService } from '@tokenledger/attributor';
 import { loadJoinerConfig, startJoiner, type JoinerService } from '@tokenledger/outcome-joiner';
 import type { Consumer } from 'kafkajs';
-import { eventually, freePort, openClickHouse, testEnv, testLogger } from './src/harness.js';
+import { eventually, freePort, testEnv, testLogger, openMigratedStore } from './src/harness.js';
 import { acmeCostNano, acmePriceOverride, outcomeEvent, produce, usageEvent } from './src/fleet.js';
 import { keyRingOf, startTestApi, tenantKeys } from './src/api-harness.js';
 
@@ -109,12 +109,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 
-  clickhouse = await openClickHouse(env);
-  await migrate(clickhouse, {}, testLogger);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(3));
-  await admin.disconnect();
+  clickhouse = await openMigratedStore(env);
   await publishConfigChanges(kafka, registry, [acmePriceOverride(alice.tenantId), acmePriceOverride(bob.tenantId)]);
   const serviceEnv = {
     ...env, ATTRIBUTOR_PORT: String(await freePort()), JOINER_PORT: String(await freePort()), ATTRIBUTOR_HOST: '127.0.0.1', JOINER_HOST: '127.0.0.1',

@@ -4,12 +4,12 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, ensureTopics, migrate, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
-import { configChange, nanosToDecimal, topics, topicSpecs, type UsageEvent } from '@tokenledger/schemas';
+import { createKafka, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
+import { configChange, nanosToDecimal, topics, type UsageEvent } from '@tokenledger/schemas';
 import { loadAttributorConfig, startAttributor, startReplay, type AttributorService } from '@tokenledger/attributor';
 import { loadJoinerConfig, startJoiner, type JoinerService } from '@tokenledger/outcome-joiner';
 import { repoRoot } from '@tokenledger/infra/local';
-import { eventually, freePort, openClickHouse, queryDataDir, testEnv, testLogger } from './src/harness.js';
+import { eventually, freePort, queryDataDir, testEnv, testLogger, openMigratedStore } from './src/harness.js';
 import { outcomeEvent, produce, usageEvent } from './src/fleet.js';
 import { keyRingOf, startTestApi, tenantKeys } from './src/api-harness.js';
 
@@ -46,12 +46,7 @@ async function spendByProject(): Promise<Record<string, string>> {
 }
 
 beforeAll(async () => {
-  clickhouse = await openClickHouse(env);
-  await migrate(clickhouse, {}, testLogger);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(3));
-  await admin.disconnect();
+  clickhouse = await openMigratedStore(env);
   await publishConfigChanges(kafka, registry, [
     change('price_override', 'acme', { provider: 'acme', model: 'acme-*', effective_from: 0, input: '2.5', output: '10' }),
     change('ticket_prefix', 'PAY', { project: 'payments' }),

@@ -56,3 +56,16 @@ export async function queryDataDir<T>(env: Record<string, string>, query: string
   });
   return JSON.parse(stdout) as T[];
 }
+
+/** This test file's ClickHouse, migrated, with the pipeline's topics in place. */
+export async function openMigratedStore(env: Record<string, string>): Promise<ClickHouseClient> {
+  const { createKafka, ensureTopics, migrate } = await import('@tokenledger/infra');
+  const { topicSpecs } = await import('@tokenledger/schemas');
+  const clickhouse = await openClickHouse(env);
+  await migrate(clickhouse, {}, testLogger);
+  const admin = createKafka(env.KAFKA_BROKERS!.split(','), 'test-setup', testLogger).admin();
+  await admin.connect();
+  await ensureTopics(admin, topicSpecs(3));
+  await admin.disconnect();
+  return clickhouse;
+}
