@@ -39,6 +39,9 @@ const total = spendOf(() => true);
 const payments = spendOf((e) => e.prompt!.excerpt!.startsWith('fix'));
 const ops = spendOf((e) => e.prompt!.excerpt!.startsWith('restart'));
 
+/** Offset of the change that gave OPS an owner: the configuration version just before it is this. */
+let opsChangeOffset: number | undefined;
+
 async function spendByProject(): Promise<Record<string, string>> {
   const r = await client.get(`/v1/spend?${range}&group_by=project`, acme.query);
   const rows = (r.json.rows as { project: string; cost_usd: string }[]).map((row) => [row.project, row.cost_usd] as const);
@@ -75,7 +78,7 @@ afterAll(async () => {
 describe('replay after a rule change', () => {
   it('dry run reports what would move, and changes nothing served', async () => {
     expect(await spendByProject()).toEqual({ '(unattributed)': ops, payments });
-    await publishConfigChanges(kafka, registry, [change('ticket_prefix', 'OPS', { project: 'operations' })]);
+    [opsChangeOffset] = await publishConfigChanges(kafka, registry, [change('ticket_prefix', 'OPS', { project: 'operations' })]);
     const job = startReplay({ kafka, registry, clickhouse, logger: testLogger }, { dryRun: true });
     const status = await job.done;
     expect(status).toMatchObject({ state: 'discarded', error: null });
@@ -210,4 +213,23 @@ describe('a replay killed with -9 mid-way', () => {
     expect(projections.filter((p) => p.state === 'serving')).toHaveLength(1);
     expect(projections.filter((p) => p.state === 'building')).toHaveLength(0);
   }, 600_000);
+});
+
+describe('replay under a named configuration version, and from a date', () => {
+  it('rebuilds history as the configuration was before a change', async () => {
+    const job = startReplay({ kafka, registry, clickhouse, logger: testLogger }, { configVersion: opsChangeOffset! });
+    expect((await job.done).state).toBe('done');
+    expect(await spendByProject()).toEqual({ '(unattributed)': ops, payments });
+  });
+
+  it('recomputes only events from the date; earlier facts are kept as served', async () => {
+    const from = Date.UTC(2026, 9, 5, 0, 40);
+    const job = startReplay({ kafka, registry, clickhouse, logger: testLogger }, { from });
+    expect((await job.done).state).toBe('done');
+    const opsBefore = spendOf((e) => e.prompt!.excerpt!.startsWith('restart') && e.occurred_at < from);
+    const opsAfter = spendOf((e) => e.prompt!.excerpt!.startsWith('restart') && e.occurred_at >= from);
+    expect(await spendByProject()).toEqual({ '(unattributed)': opsBefore, operations: opsAfter, payments });
+    const totals = (await client.get(`/v1/spend?${range}`, acme.query)).json.totals as { cost_usd: string; calls: number };
+    expect(totals).toMatchObject({ cost_usd: total, calls: 80 });
+  });
 });

@@ -150,8 +150,11 @@ async function insertProjection(clickhouse: ClickHouseClient, projection: number
 /** Facts before `from` are not recomputed: the new projection starts with the served ones. */
 async function copyBefore(clickhouse: ClickHouseClient, served: number, target: number, from: number): Promise<void> {
   await clickhouse.command({
-    query: `INSERT INTO usage_facts SELECT * REPLACE ({target:UInt32} AS projection) FROM usage_facts FINAL
-            WHERE projection = {served:UInt32} AND occurred_at < fromUnixTimestamp64Milli({from:Int64})`,
+    // The filter sits in a subquery: beside `REPLACE (... AS projection)` a WHERE on projection
+    // would read the replaced value and match nothing.
+    query: `INSERT INTO usage_facts SELECT * REPLACE ({target:UInt32} AS projection) FROM (
+              SELECT * FROM usage_facts FINAL
+              WHERE projection = {served:UInt32} AND occurred_at < fromUnixTimestamp64Milli({from:Int64}))`,
     query_params: { served, target, from },
   });
 }
