@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startLocalStack, repoRoot } from '@tokenledger/infra/local';
 import type { TestInfra } from './src/infra.js';
-import { freePort } from './src/ports.js';
+import { freePort } from '@tokenledger/infra/local';
 
 
 function dockerAvailable(): boolean {

@@ -1,12 +1,11 @@
 import { mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import {
   clickHouseSettings, connectClickHouse, createKafka, createLogger, ensureTopics, migrate, parseEnv, platformEnv,
   SchemaRegistry, type ClickHouseClient, type Logger,
 } from '@tokenledger/infra';
-import { repoRoot, startLocalStack } from '@tokenledger/infra/local';
+import { freePort, repoRoot, startLocalStack } from '@tokenledger/infra/local';
 import { topicSpecs } from '@tokenledger/schemas';
 import { progress } from './report.js';
 import type { BenchSettings } from './settings.js';
@@ -30,16 +29,7 @@ export interface BenchStack {
 }
 
 /** A port free at the time of asking (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort };
 
 /**
  * Starts Kafka and the schema registry (child JVMs) in a fresh directory under bench/out/,

@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import { clickHouseSettings, connectClickHouse, createLogger, parseEnv, platformEnv, type ClickHouseClient } from '@tokenledger/infra';
 import './infra.js';
 
-export { freePort } from './ports.js';
+export { freePort } from '@tokenledger/infra/local';
 
 /** Environment for services under test: the run's Kafka and registry, a private data dir. */
 export function testEnv(name: string, extra: Record<string, string> = {}): Record<string, string> {
