@@ -2,11 +2,11 @@
 import { z } from 'zod';
 import { isCanonicalDecimal, parseDecimal, type DecimalOptions } from './decimal.js';
 
-const MAX_ID_LENGTH = 256;
-const MAX_NAME_LENGTH = 128;
-const MAX_TAGS = 64;
-const MAX_TAG_KEY_LENGTH = 128;
-const MAX_TAG_VALUE_LENGTH = 1024;
+export const MAX_ID_LENGTH = 256;
+export const MAX_NAME_LENGTH = 128;
+export const MAX_TAGS = 64;
+export const MAX_TAG_KEY_LENGTH = 128;
+export const MAX_TAG_VALUE_LENGTH = 1024;
 /** Timestamps outside [2000, 2100) are mistakes, most often epoch seconds sent as milliseconds. */
 export const EARLIEST_EPOCH_MILLIS = Date.UTC(2000, 0, 1);
 export const LATEST_EPOCH_MILLIS = Date.UTC(2100, 0, 1) - 1;
@@ -25,7 +25,7 @@ export function expecting(expected: string) {
 }
 
 // Matches only unpaired surrogates in u-mode; JSON can carry them ("\ud800") but UTF-8 (Avro, sha256) can't.
-const LONE_SURROGATE = /\p{Surrogate}/u;
+export const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** A string that survives UTF-8: no lone surrogates. */
 export function unicodeString() {

@@ -2,6 +2,10 @@
 import { z } from 'zod';
 import { deriveEventId } from './event-id.js';
 import {
+  idCheck, integerBetween, moneyCheck, nameCheck, nonNegativeIntegerCheck, oneOf, strictObjectCheck, tagsCheck, timestampCheck,
+  UNSURE, utf8StringWithin, type Field,
+} from './fast-path.js';
+import {
   canonicalMoney,
   epochMillis,
   expecting,
@@ -151,8 +155,55 @@ export const usageEventSchema = z
 
 export type UsageEvent = z.output<typeof usageEventSchema>;
 
+/** usageInputSchema's fields in its shape order, as fast-path checks (see fast-path.ts). */
+const promptFastCheck = strictObjectCheck([
+  ['excerpt', utf8StringWithin(MAX_EXCERPT_BYTES), true],
+  ['system_prompt_id', idCheck, true],
+  ['fingerprint', idCheck, true],
+]);
+const TOKEN_FIELDS = ['input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens'] as const;
+const usageFastFields: readonly Field[] = [
+  ['event_id', idCheck, true],
+  ['occurred_at', timestampCheck, false],
+  ['provider', nameCheck, false],
+  ['model', nameCheck, false],
+  ['operation', oneOf(usageOperations), true],
+  ...TOKEN_FIELDS.map((name): Field => [name, nonNegativeIntegerCheck, true, true]),
+  // A provider's raw usage object is left to zod (and readProviderUsage): only null passes here.
+  ['usage', () => UNSURE, true, true],
+  ['run_id', idCheck, true],
+  ['trace_id', idCheck, true],
+  ['span_id', idCheck, true],
+  ['parent_span_id', idCheck, true],
+  ['attempt', integerBetween(1, MAX_AVRO_INT), true],
+  ['status', oneOf(usageStatuses), true],
+  ['workflow', nameCheck, true],
+  ['agent', nameCheck, true],
+  ['step', nameCheck, true],
+  ['user_id', idCheck, true],
+  ['tags', tagsCheck, true],
+  ['prompt', promptFastCheck, true],
+  ['latency_ms', nonNegativeIntegerCheck, true],
+  ['reported_cost_usd', moneyCheck, true],
+];
+const usageFastCheck = strictObjectCheck(usageFastFields);
+
+/**
+ * usageInputSchema for the common case, without zod: explicit token counts (or none), no raw
+ * usage object, parts within their wholes. Returns what the schema would, or UNSURE.
+ */
+export function fastValidateUsage(raw: unknown): ValidatedUsage | typeof UNSURE {
+  const given: Partial<Record<TokenField, number | null>> = {};
+  const checked = usageFastCheck(raw, given);
+  if (checked === UNSURE) return UNSURE;
+  const tokens = checked as unknown as TokenCounts;
+  for (const field of TOKEN_FIELDS) tokens[field] = given[field] ?? 0;
+  return tokenPartsFit(tokens) ? (checked as ValidatedUsage) : UNSURE;
+}
+
 export function validateUsage(raw: unknown): ValidationResult<ValidatedUsage> {
-  return validateWith(usageInputSchema, raw);
+  const fast = fastValidateUsage(raw);
+  return fast === UNSURE ? validateWith(usageInputSchema, raw) : { ok: true, event: fast };
 }
 
 /**
@@ -202,6 +253,9 @@ export function normalizeUsage(usage: ValidatedUsage, envelope: Envelope): Usage
 }
 
 const ANTHROPIC_HINT = "Anthropic's input_tokens excludes cache tokens: add them in, or send its usage object as `usage`";
+
+const tokenPartsFit = (tokens: TokenCounts): boolean =>
+  tokens.cached_input_tokens + tokens.cache_write_tokens <= tokens.input_tokens && tokens.reasoning_tokens <= tokens.output_tokens;
 
 /** Cache reads and writes are parts of input_tokens, reasoning a part of output_tokens. */
 function tokenPartIssues(tokens: TokenCounts): { path: string[]; message: string }[] {
