@@ -54,6 +54,14 @@ describe('parseStrictJson', () => {
     });
   });
 
+  it('finds duplicates among strings that look like keys, and whitespace around colons', () => {
+    expect(parseStrictJson('{"a":":","b":" :x","a":2}')).toEqual({ ok: false, message: 'duplicate key "a"' });
+    expect(parseStrictJson('{"a":"\\":","a" : 2}')).toEqual({ ok: false, message: 'duplicate key "a"' });
+    expect(parseStrictJson('{ "a" :\n1 ,\t"b"\r\n:2, "a"\n: 3 }')).toEqual({ ok: false, message: 'duplicate key "a"' });
+    expect(parseStrictJson('{"a\\\\":"x\\\\","b":":","c":"\\":"}').ok).toBe(true);
+    expect(parseStrictJson('[":", ":", {"k": " : "}]').ok).toBe(true);
+  });
+
   it('sees through escapes: "a" and "\\u0061" are the same key', () => {
     expect(parseStrictJson('{"a":1,"\\u0061":2}')).toEqual({ ok: false, message: 'duplicate key "a"' });
     expect(parseStrictJson('{"a\\\\":1,"a":2}').ok).toBe(true); // `a\` and `a` differ

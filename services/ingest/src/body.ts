@@ -55,8 +55,53 @@ export function parseStrictJson(text: string): { ok: true; value: unknown } | { 
   } catch (error) {
     return { ok: false, message: `invalid JSON: ${(error as Error).message}` };
   }
-  const problem = hiddenProblem(text);
+  const problem = plainlyFine(text, value) ? undefined : hiddenProblem(text);
   return problem ? { ok: false, message: problem } : { ok: true, value };
+}
+
+/**
+ * A cheap proof that `text` hides nothing: as many keys in the text as in the parsed value
+ * (so no key was dropped as a duplicate), nested no deeper than allowed. Counts a key for
+ * every unescaped quote followed by a colon; a string value that starts with a colon is
+ * counted too, which can only make the counts differ. When they differ, or the value is
+ * deep, hiddenProblem looks properly (and finds the message).
+ */
+function plainlyFine(text: string, value: unknown): boolean {
+  const parsedKeys = countKeys(value, 1);
+  if (parsedKeys < 0) return false;
+  let textKeys = 0;
+  for (let colon = text.indexOf(':'); colon !== -1; colon = text.indexOf(':', colon + 1)) {
+    let quote = colon - 1;
+    while (isJsonSpace(text.charCodeAt(quote))) quote--;
+    if (text.charCodeAt(quote) !== 0x22 /* " */) continue;
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === 0x5c /* \ */) backslashes++;
+    if (backslashes % 2 === 0) textKeys++;
+  }
+  return textKeys === parsedKeys;
+}
+
+const isJsonSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
+/** Keys of all objects in a parsed value, or -1 once it nests deeper than maxDepth. */
+function countKeys(value: unknown, depth: number): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  if (depth > maxDepth) return -1;
+  let keys = 0;
+  if (Array.isArray(value)) {
+    for (const item of value as unknown[]) {
+      const inner = countKeys(item, depth + 1);
+      if (inner < 0) return -1;
+      keys += inner;
+    }
+    return keys;
+  }
+  for (const key in value) {
+    const inner = countKeys((value as Record<string, unknown>)[key], depth + 1);
+    if (inner < 0) return -1;
+    keys += inner + 1;
+  }
+  return keys;
 }
 
 /** An open object (with the keys seen so far) or array (with the current index) during the scan. */
