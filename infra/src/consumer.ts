@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { DeadLetter, DeadLetterSink } from './dead-letter.js';
 import type { Logger } from './logger.js';
-import { AvroDecoder, WireFormatError, type SchemaRegistry } from './registry.js';
+import { AvroDecoder, UNRESOLVED, WireFormatError, type SchemaRegistry } from './registry.js';
 
 /** A message decoded through the registry and checked against the reader's contract. */
 export interface Decoded<T> {
@@ -28,8 +28,12 @@ export interface BatchConsumerOptions<T> {
   registry: SchemaRegistry;
   /** The reader's Avro schema: writers' newer schemas are resolved into it. */
   readerSchema: object;
-  /** The reader's contract, checked after decoding. */
-  contract: z.ZodType<T>;
+  /**
+   * The reader's contract, checked after decoding; a message that fails it is poison. A zod
+   * schema, or a function where zod would cost too much per message (Avro already fixed the
+   * types: only the semantic checks are left).
+   */
+  contract: z.ZodType<T> | ContractCheck<T>;
   /**
    * Makes the batch's effect durable (e.g. rows in ClickHouse). Offsets are committed only
    * after it resolves; if it throws, the batch is retried with backoff and never skipped.
@@ -44,6 +48,19 @@ export interface BatchConsumerOptions<T> {
 }
 
 type DecodeResult<T> = { ok: true; decoded: Decoded<T> } | { ok: false; reason: string };
+
+/** A contract checked as a function: the value as the reader's type, or why it is poison. */
+export type ContractCheck<T> = (value: unknown) => { ok: true; value: T } | { ok: false; reason: string };
+
+/** A zod schema as a contract check; the reason names the first issue's path. */
+export function zodContract<T>(schema: z.ZodType<T>): ContractCheck<T> {
+  return (value) => {
+    const checked = schema.safeParse(value);
+    if (checked.success) return { ok: true, value: checked.data };
+    const first = checked.error.issues[0];
+    return { ok: false, reason: `${first?.path.join('.') ?? ''} ${first?.message ?? ''}`.trim() };
+  };
+}
 
 /** A failure worth retrying (a dependency is down), as opposed to a bad message. */
 export class RetryableError extends Error {
@@ -72,9 +89,11 @@ export class BatchConsumer<T> {
   private readonly lag: Gauge;
 
   private readonly decoder: AvroDecoder;
+  private readonly check: ContractCheck<T>;
 
   constructor(private readonly o: BatchConsumerOptions<T>) {
     this.decoder = new AvroDecoder(o.registry, o.readerSchema);
+    this.check = typeof o.contract === 'function' ? o.contract : zodContract(o.contract);
     this.consumer = o.kafka.consumer({
       groupId: o.groupId,
       // A crashed member holds its partitions until this expires; retries heartbeat meanwhile.
@@ -128,7 +147,8 @@ export class BatchConsumer<T> {
     const letters: DeadLetter[] = [];
     const good: Decoded<T>[] = [];
     for (const message of batch.messages) {
-      const result = await this.withRetry(() => this.decode(message, batch.partition), heartbeat, isRunning);
+      // Synchronous once the writer's schema is known; the first message of a schema fetches it.
+      const result = this.decodeNow(message, batch.partition) ?? (await this.withRetry(() => this.decode(message, batch.partition), heartbeat, isRunning));
       if (result.ok) good.push(result.decoded);
       else {
         letters.push(this.letter(batch.topic, batch.partition, message, result.reason));
@@ -152,6 +172,20 @@ export class BatchConsumer<T> {
     await heartbeat();
   }
 
+  /** Decodes and checks a message whose writer schema is resolved; null when it is not yet. */
+  private decodeNow(message: KafkaMessage, partition: number): DecodeResult<T> | null {
+    const bytes = message.value;
+    if (!bytes) return { ok: false, reason: 'not_wire_format: empty message' };
+    let value: unknown;
+    try {
+      value = this.decoder.decodeResolved(bytes);
+    } catch (error) {
+      return this.poison(error);
+    }
+    return value === UNRESOLVED ? null : this.checked(value, partition, message.offset);
+  }
+
+  /** Fetches the writer schema through the registry (throws RetryableError while it is down). */
   private async decode(message: KafkaMessage, partition: number): Promise<DecodeResult<T>> {
     const bytes = message.value;
     if (!bytes) return { ok: false, reason: 'not_wire_format: empty message' };
@@ -159,20 +193,25 @@ export class BatchConsumer<T> {
     try {
       value = await this.decoder.decode(bytes);
     } catch (error) {
-      if (error instanceof WireFormatError) return { ok: false, reason: `not_wire_format: ${error.message}` };
       if (isRegistryNotFound(error)) return { ok: false, reason: `unknown_schema: schema id ${bytes.readUInt32BE(1)} is not in the registry` };
       const status = (error as { status?: number }).status;
       if (status !== undefined || /ECONNREFUSED|fetch failed|socket|timeout/i.test(String(error))) {
         throw new RetryableError(`schema registry unavailable: ${String(error)}`);
       }
-      return { ok: false, reason: `undecodable: ${(error as Error).message}` };
+      return this.poison(error);
     }
-    const checked = this.o.contract.safeParse(value);
-    if (!checked.success) {
-      const first = checked.error.issues[0];
-      return { ok: false, reason: `invalid: ${first?.path.join('.') ?? ''} ${first?.message ?? ''}`.trim() };
-    }
-    return { ok: true, decoded: { value: checked.data, partition, offset: message.offset } };
+    return this.checked(value, partition, message.offset);
+  }
+
+  private poison(error: unknown): DecodeResult<T> {
+    if (error instanceof WireFormatError) return { ok: false, reason: `not_wire_format: ${error.message}` };
+    return { ok: false, reason: `undecodable: ${(error as Error).message}` };
+  }
+
+  private checked(value: unknown, partition: number, offset: string): DecodeResult<T> {
+    const checked = this.check(value);
+    if (!checked.ok) return { ok: false, reason: `invalid: ${checked.reason}` };
+    return { ok: true, decoded: { value: checked.value, partition, offset } };
   }
 
   private letter(topic: string, partition: number, message: KafkaMessage, reason: string): DeadLetter {

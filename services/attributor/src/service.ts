@@ -2,11 +2,12 @@ import {
   assertTopicsExist, BatchConsumer, createKafka, createMetricsRegistry, createServiceHttp, DeadLetterSink, Projections,
   type ClickHouseClient, type Logger, type SchemaRegistry,
 } from '@tokenledger/infra';
-import { topics, usageEventAvro, usageEventSchema, type UsageEvent } from '@tokenledger/schemas';
+import { topics, usageEventAvro, type UsageEvent } from '@tokenledger/schemas';
 import { Counter } from 'prom-client';
 import type { AttributorConfig } from './config.js';
 import { ConfigStore } from './config-store.js';
 import { configFeed } from './config-feed.js';
+import { checkUsageEvent } from './usage-contract.js';
 import { usageFactWriter } from './usage-writer.js';
 
 export interface AttributorDeps {
@@ -50,7 +51,7 @@ export async function startAttributor(config: AttributorConfig, deps: Attributor
     topic: topics.usage,
     registry: deps.registry,
     readerSchema: usageEventAvro,
-    contract: usageEventSchema,
+    contract: checkUsageEvent,
     deadLetters,
     log,
     metrics,
