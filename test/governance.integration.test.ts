@@ -10,11 +10,11 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AvroDecoder, createKafka, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
+import { AvroDecoder, createKafka, Projections, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
 import {
   alertEventAvro, alertEventSchema, decimalToNanos, divideRoundHalfEven, nanosToDecimal, topics,  type AlertEvent, type OutcomeEvent, type UsageEvent,
 } from '@tokenledger/schemas';
-import { loadAttributorConfig, startAttributor, type AttributorService } from '@tokenledger/attributor';
+import { loadAttributorConfig, startAttributor, startReplay, type AttributorService } from '@tokenledger/attributor';
 import { loadJoinerConfig, startJoiner, type JoinerService } from '@tokenledger/outcome-joiner';
 import type { Consumer } from 'kafkajs';
 import { eventually, freePort, testEnv, testLogger, openMigratedStore } from './src/harness.js';
@@ -92,6 +92,11 @@ async function putConfig(kind: string, id: string, body: unknown) {
 
 const alertsOf = async () => ((await client.get('/v1/alerts?limit=1000', alice.query)).json.alerts ?? []) as (Omit<AlertEvent, 'window_start' | 'created_at'> & { window_start: string })[];
 const delivered = () => received.filter((r) => r.status === 200);
+const servedProjection = async () => {
+  const projections = new Projections(clickhouse);
+  await projections.refresh();
+  return projections.served();
+};
 
 beforeAll(async () => {
   receiver = createServer((req, res) => {
@@ -186,6 +191,17 @@ describe('budgets and stop-loss rules trip', () => {
     for (const r of received) expect(r.body.alert_id).toBe(r.alertId);
     await eventually(async () => (onTopic.size === TRIPS.length ? true : undefined), 30_000, 'alerts on the topic');
     expect([...onTopic.keys()].sort()).toEqual(alerts.map((a) => a.alert_id).sort());
+
+    // The evaluator's Prometheus metrics tell the same story.
+    const metrics = (await client.get('/metrics')).text;
+    const metric = (name: string, label = '') => Number(metrics.split('\n')
+      .find((line) => line.startsWith(`${name}{`) && line.includes(label))?.split(' ').at(-1) ?? NaN);
+    expect(metric('tokenledger_governance_alerts_decided_total', 'transition="trip"')).toBe(TRIPS.length);
+    expect(metric('tokenledger_governance_alerts_published_total')).toBe(TRIPS.length);
+    expect(metric('tokenledger_governance_webhook_deliveries_total', 'result="failed"')).toBe(3);
+    expect(metric('tokenledger_governance_webhook_deliveries_total', 'result="delivered"')).toBe(TRIPS.length);
+    expect(metric('tokenledger_governance_passes_total', 'result="ok"')).toBeGreaterThan(0);
+    expect(metric('tokenledger_governance_evaluated_projection')).toBe(client.api.evaluator!.lastProjection);
   });
 
   it('reports every envelope: burn, linear run-rate forecast, warning and over flags', async () => {
@@ -228,6 +244,31 @@ describe('idempotent across restarts', () => {
     expect(delivered().length).toBe(deliveredBefore);
     expect([...onTopic.values()].every((copies) => copies.length === 1)).toBe(true);
   });
+  it('a replay rebuilds the facts into a new projection: the evaluator, reading it after the switch, sends no alert twice', async () => {
+    const budgetsBefore = (await client.get('/v1/budgets', alice.query)).json.budgets;
+    const alertsBefore = await alertsOf();
+    const deliveredBefore = delivered().length;
+    const servedBefore = await servedProjection();
+    const job = startReplay({ kafka, registry, clickhouse, logger: testLogger });
+    // The evaluator keeps ticking (every 300 ms) through the replay and its switch. This test's
+    // joiner settles only when told to: the replay waits for it to join the new projection.
+    let replaying = true;
+    const settling = (async () => {
+      while (replaying) {
+        await joiner.settle();
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    })();
+    const finished = await job.done.finally(() => (replaying = false));
+    await settling;
+    expect(finished.state, finished.error ?? '').toBe('done');
+    await eventually(async () => ((await servedProjection()) !== servedBefore && client.api.evaluator!.lastProjection !== servedBefore ? true : undefined), 30_000, 'api reads the new projection');
+    for (let i = 0; i < 3; i++) await client.api.evaluator!.tick();
+    expect((await client.get('/v1/budgets', alice.query)).json.budgets).toEqual(budgetsBefore);
+    expect(await alertsOf()).toEqual(alertsBefore);
+    expect(delivered().length).toBe(deliveredBefore);
+    expect([...onTopic.values()].every((copies) => copies.length === 1)).toBe(true);
+  }, 240_000);
 });
 
 describe('reservations', () => {

@@ -7,9 +7,11 @@ import type { ApiConfig } from './config.js';
 import { registerDashboard } from './dashboard/dashboard.js';
 import { Reservations } from './governance/budgets.js';
 import { GovernanceEvaluator } from './governance/evaluator.js';
+import { createGovernanceMetrics } from './governance/metrics.js';
 import { GovernanceStore } from './governance/store.js';
 import { openApiDocument } from './openapi.js';
 import { Reader } from './reader.js';
+import { UsageRollup } from './rollup/usage-hourly-job.js';
 import { registerErrorHandler, registerRoutes, type Route } from './route.js';
 import { apiRoutes } from './routes/index.js';
 import type { StartReplay } from './routes/replay.js';
@@ -29,6 +31,8 @@ export interface ApiService {
   url: string;
   /** Present when API_GOVERNANCE_EVALUATOR is true. */
   evaluator: GovernanceEvaluator | undefined;
+  /** The hourly usage rollup job; present when API_ROLLUP is true. */
+  rollup: UsageRollup | undefined;
   stop(): Promise<void>;
 }
 
@@ -46,7 +50,7 @@ export async function startApi(config: ApiConfig, deps: ApiDeps): Promise<ApiSer
   const store = new GovernanceStore(deps.clickhouse);
   const evaluator = config.API_GOVERNANCE_EVALUATOR
     ? new GovernanceEvaluator(
-      { kafka, registry: deps.registry, store, configs, projections, logger: deps.logger, clock },
+      { kafka, registry: deps.registry, store, configs, projections, logger: deps.logger, clock, metrics: createGovernanceMetrics(metrics) },
       {
         intervalMs: config.API_GOVERNANCE_INTERVAL_MS, retryBaseMs: config.API_WEBHOOK_RETRY_BASE_MS,
         retryMaxMs: config.API_WEBHOOK_RETRY_MAX_MS, deliveryTimeoutMs: config.API_WEBHOOK_TIMEOUT_MS,
@@ -55,11 +59,20 @@ export async function startApi(config: ApiConfig, deps: ApiDeps): Promise<ApiSer
     : undefined;
   await evaluator?.start();
 
+  // Rollups: the served projection's usage per hour, so dashboard queries read hours, not facts.
+  const rollup = config.API_ROLLUP
+    ? new UsageRollup({
+      clickhouse: deps.clickhouse, projections: () => projections.list(), visibilityLagMs: config.API_ROLLUP_VISIBILITY_LAG_MS,
+      intervalMs: config.API_ROLLUP_INTERVAL_MS, hoursPerInsert: config.API_ROLLUP_HOURS_PER_INSERT, log: deps.logger, metrics,
+    })
+    : undefined;
+  rollup?.start();
+
   const routes: Route[] = apiRoutes(kafka, deps.registry, { store, configs, reservations: new Reservations(store), clock }, deps.startReplay);
   const app = createServiceHttp({
     logger: deps.logger,
     metrics,
-    isReady: async () => (await deps.clickhouse.ping()).success && (evaluator?.isHealthy ?? true),
+    isReady: async () => (await deps.clickhouse.ping()).success && (evaluator?.isHealthy ?? true) && (rollup?.isHealthy ?? true),
   });
   registerErrorHandler(app);
   // Request bodies are uncompressed JSON: anything else is refused up front with 415.
@@ -84,8 +97,10 @@ export async function startApi(config: ApiConfig, deps: ApiDeps): Promise<ApiSer
   return {
     url,
     evaluator,
+    rollup,
     async stop() {
       await app.close();
+      await rollup?.stop();
       await evaluator?.stop();
       await configReader.stop();
       projections.stop();

@@ -26,6 +26,7 @@ import { evaluateStopLoss, stopLossWindow } from './stop-loss.js';
 import type { Delivery, GovernanceStore } from './store.js';
 import { ALERT_ID_HEADER, retryDelayMs, signBody, SIGNATURE_HEADER, TIMESTAMP_HEADER, webhookWants } from './webhook.js';
 import type { GovernanceConfigs } from './types.js';
+import type { GovernanceMetrics } from './metrics.js';
 
 export interface EvaluatorOptions {
   intervalMs: number;
@@ -43,6 +44,7 @@ export interface EvaluatorDeps {
   projections: Projections;
   logger: Logger;
   clock: { now(): number };
+  metrics: GovernanceMetrics;
 }
 
 export class GovernanceEvaluator {
@@ -53,6 +55,8 @@ export class GovernanceEvaluator {
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
   lastTickAt = 0;
+  /** The projection the last pass read; 0 before the first. */
+  lastProjection = 0;
 
   constructor(private readonly deps: EvaluatorDeps, private readonly o: EvaluatorOptions) {}
 
@@ -97,7 +101,20 @@ export class GovernanceEvaluator {
   }
 
   private async pass(): Promise<void> {
-    const { store, configs } = this.deps;
+    const endTimer = this.deps.metrics.passSeconds.startTimer();
+    try {
+      await this.evaluate();
+      this.deps.metrics.passes.inc({ result: 'ok' });
+    } catch (error) {
+      this.deps.metrics.passes.inc({ result: 'failed' });
+      throw error;
+    } finally {
+      endTimer();
+    }
+  }
+
+  private async evaluate(): Promise<void> {
+    const { store, configs, metrics } = this.deps;
     const projection = this.deps.projections.served();
     const now = this.deps.clock.now();
     for (const tenant of configs.tenants()) {
@@ -122,11 +139,15 @@ export class GovernanceEvaluator {
         })));
       await store.writeDeliveries(deliveries);
       await store.insertAlerts(alerts, false);
+      for (const a of alerts) metrics.alertsDecided.inc({ transition: a.transition });
       for (const a of alerts) this.deps.logger.info({ event: 'alert_decided', tenant, alert_id: a.alert_id, rule_id: a.rule_id, transition: a.transition }, a.message);
     }
     await this.publishPending();
     await this.deliverDue();
     this.lastTickAt = Date.now();
+    this.lastProjection = projection;
+    metrics.evaluatedProjection.set(projection);
+    metrics.lastPassTimestamp.set(this.lastTickAt / 1_000);
   }
 
   private async publishPending(): Promise<void> {
@@ -135,12 +156,17 @@ export class GovernanceEvaluator {
     const messages = await Promise.all(pending.map(async (a) => ({ key: a.alert_id, value: await this.deps.registry.encode(this.schemaId, a) })));
     await this.producer.send({ topic: topics.alerts, acks: -1, messages });
     await this.deps.store.insertAlerts(pending, true);
+    this.deps.metrics.alertsPublished.inc(pending.length);
   }
 
   private async deliverDue(): Promise<void> {
     const due = await this.deps.store.dueDeliveries(Date.now());
     const results = await Promise.all(due.map(({ delivery, alert }) => this.deliver(delivery, alert)));
     await this.deps.store.writeDeliveries(results);
+    for (const r of results) {
+      const result = r.state !== 'delivered' ? 'failed' : r.deliveredAt === null ? 'dropped' : 'delivered';
+      this.deps.metrics.deliveries.inc({ result });
+    }
   }
 
   private async deliver(delivery: Delivery, alert: AlertEvent): Promise<Delivery> {
