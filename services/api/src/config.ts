@@ -17,6 +17,14 @@ export const apiEnv = platformEnv.extend({
   API_WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).default(300_000),
   /** How long one webhook POST may take, in ms. */
   API_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Run the hourly usage rollup job (usage_hourly) in this api process; one process per deployment is enough. */
+  API_ROLLUP: envBoolean.default(true),
+  /** Milliseconds between two rollup passes. */
+  API_ROLLUP_INTERVAL_MS: z.coerce.number().int().min(50).default(5_000),
+  /** Facts are rolled up once written this many ms ago, so an insert still committing is never skipped. */
+  API_ROLLUP_VISIBILITY_LAG_MS: z.coerce.number().int().min(0).default(2_000),
+  /** Hours recomputed per INSERT by the rollup job. */
+  API_ROLLUP_HOURS_PER_INSERT: z.coerce.number().int().min(1).default(24),
 });
 
 export type ApiConfig = z.infer<typeof apiEnv>;

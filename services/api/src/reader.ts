@@ -1,5 +1,7 @@
 import { clickHouseTime, type ClickHouseClient } from '@tokenledger/infra';
 import type { Range } from './params.js';
+import { usageWatermark } from './rollup/usage-hourly-job.js';
+import { wholeHours } from './rollup/usage-hourly-sql.js';
 
 /**
  * Reads for one request: every query is bound to the caller's tenant and the served projection
@@ -19,6 +21,11 @@ export class Reader {
       format: 'JSONEachRow',
     });
     return result.json<T>();
+  }
+
+  /** How far the hourly usage rollup has read the served projection; null before its first pass. */
+  usageRollupWatermark(): Promise<string | null> {
+    return usageWatermark(this.clickhouse, this.projection);
   }
 
   /**
@@ -42,4 +49,11 @@ export class Reader {
 /** `{from:DateTime64(3)}` and `{to:DateTime64(3)}` parameters for a range. */
 export function rangeParams(range: Range): { from: string; to: string } {
   return { from: clickHouseTime(range.from), to: clickHouseTime(range.to) };
+}
+
+/** Parameters of rollup/usage-hourly-sql's hourRowsSql for a range and the rollup's watermark. */
+export function hourRowsParams(range: Range, watermark: string): Record<string, string> {
+  const { fromHour, toHour } = wholeHours(range.from, range.to);
+  const hour = (ms: number) => clickHouseTime(ms).slice(0, 19);
+  return { ...rangeParams(range), from_hour: hour(fromHour), to_hour: hour(toHour), watermark };
 }

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { periodColumn, spendDimensions, usageFrom, usageMeasures, usageScope } from '../facts-sql.js';
 import { sumUsd } from '../money.js';
 import { intervalField, nameList, rangeFields } from '../params.js';
-import { rangeParams } from '../reader.js';
+import { hourRowsParams, rangeParams } from '../reader.js';
+import { hourlyDimensions, hourRowsSql, type HourlyDimension } from '../rollup/usage-hourly-sql.js';
 import { defineRoute } from '../route.js';
 
 const query = z.strictObject({
@@ -28,6 +29,13 @@ const response = z.object({
 type MeasureRow = { cost_usd: string; input_tokens: string; output_tokens: string; cached_input_tokens: string; reasoning_tokens: string; calls: string };
 const tokenFields = ['input_tokens', 'output_tokens', 'cached_input_tokens', 'reasoning_tokens', 'calls'] as const;
 
+const rolledUp = (d: string): d is HourlyDimension => (hourlyDimensions as readonly string[]).includes(d);
+
+/** usageMeasures over hour rows. */
+const hourMeasures = `
+  toString(sum(h_cost)) AS cost_usd, sum(h_input) AS input_tokens, sum(h_output) AS output_tokens,
+  sum(h_cached) AS cached_input_tokens, sum(h_reasoning) AS reasoning_tokens, sum(h_calls) AS calls`;
+
 export const spendRoute = defineRoute({
   method: 'GET',
   path: '/v1/spend',
@@ -40,13 +48,20 @@ export const spendRoute = defineRoute({
     const dims = q.group_by;
     const select = [...dims, ...(q.interval ? [periodColumn(q.interval)] : [])];
     const groupBy = [...dims, ...(q.interval ? ['period'] : [])];
+    // Whole hours the hourly rollup holds come from it, the rest live: the same numbers either way.
+    const watermark = dims.every(rolledUp) ? await reader.usageRollupWatermark() : null;
     const rows = await reader.rows<MeasureRow & Record<string, string>>(
-      `SELECT ${[...select, usageMeasures].join(', ')}
-       FROM ${usageFrom}
-       WHERE ${usageScope}
-       ${groupBy.length ? `GROUP BY ${groupBy.join(', ')}` : ''}
-       ${groupBy.length ? `ORDER BY ${q.interval ? 'period, ' : ''}sum(alloc_cost_usd) DESC` : ''}`,
-      rangeParams(range),
+      watermark === null
+        ? `SELECT ${[...select, usageMeasures].join(', ')}
+           FROM ${usageFrom}
+           WHERE ${usageScope}
+           ${groupBy.length ? `GROUP BY ${groupBy.join(', ')}` : ''}
+           ${groupBy.length ? `ORDER BY ${q.interval ? 'period, ' : ''}sum(alloc_cost_usd) DESC` : ''}`
+        : `SELECT ${[...dims, ...(q.interval ? [periodColumn(q.interval, 'h_hour')] : []), hourMeasures].join(', ')}
+           FROM (${hourRowsSql})
+           ${groupBy.length ? `GROUP BY ${groupBy.join(', ')}` : ''}
+           ${groupBy.length ? `ORDER BY ${q.interval ? 'period, ' : ''}sum(h_cost) DESC` : ''}`,
+      watermark === null ? rangeParams(range) : hourRowsParams(range, watermark),
     );
     const shaped = rows
       .filter((r) => groupBy.length > 0 || Number(r.calls) > 0 || r.cost_usd !== '0')

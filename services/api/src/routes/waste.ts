@@ -3,7 +3,8 @@ import { decimalToNanos, nanosToDecimal } from '@tokenledger/schemas';
 import { outcomeScope, usageScope } from '../facts-sql.js';
 import { routingCandidates } from '../outcome-measures.js';
 import { integerField, rangeFields } from '../params.js';
-import { rangeParams } from '../reader.js';
+import { hourRowsParams, rangeParams } from '../reader.js';
+import { hourRowsSql } from '../rollup/usage-hourly-sql.js';
 import { defineRoute } from '../route.js';
 
 /**
@@ -90,6 +91,7 @@ export const wasteRoute = defineRoute({
   response,
   async handler({ reader, query: q, range }) {
     const params = rangeParams(range);
+    const watermark = await reader.usageRollupWatermark();
     const [[withOutcome], [noOutcome], [usage], models] = await Promise.all([
       reader.rows<{ retry_tax: string }>(
         `SELECT toString(sum(retry_tax_usd)) AS retry_tax FROM outcome_facts FINAL WHERE ${outcomeScope}`, params),
@@ -98,10 +100,15 @@ export const wasteRoute = defineRoute({
          FROM no_outcome_runs FINAL
          WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32}
            AND last_at >= {from:DateTime64(3)} AND last_at < {to:DateTime64(3)}`, params),
-      reader.rows<{ unattributed: string; unpriced_calls: string }>(
-        `SELECT toString(sum(arraySum(arrayFilter((cost, project) -> project = '(unattributed)', alloc.cost_usd, alloc.project)))) AS unattributed,
-                countIf(price_status = 'unpriced') AS unpriced_calls
-         FROM usage_facts FINAL WHERE ${usageScope}`, params),
+      watermark === null
+        ? reader.rows<{ unattributed: string; unpriced_calls: string }>(
+          `SELECT toString(sum(arraySum(arrayFilter((cost, project) -> project = '(unattributed)', alloc.cost_usd, alloc.project)))) AS unattributed,
+                  countIf(price_status = 'unpriced') AS unpriced_calls
+           FROM usage_facts FINAL WHERE ${usageScope}`, params)
+        // The same sums over hour rows: from the hourly rollup where it is current, live elsewhere.
+        : reader.rows<{ unattributed: string; unpriced_calls: string }>(
+          `SELECT toString(sumIf(h_cost, project = '(unattributed)')) AS unattributed, sumIf(h_calls, price_status = 'unpriced') AS unpriced_calls
+           FROM (${hourRowsSql})`, hourRowsParams(range, watermark)),
       reader.rows<{ workflow: string; model: string; outcomes: string; accepted: string; cost_sum: string }>(modelOutcomesSql, params),
     ]);
     const retryWithOutcome = decimalToNanos(withOutcome?.retry_tax ?? '0');
