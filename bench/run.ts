@@ -1,6 +1,8 @@
 /**
  * `npm run bench` runs every benchmark; `npm run bench -- ingest attributor` the named ones.
- * Each prints its table and replaces its section of bench/RESULTS.md. Knobs: bench/lib/settings.ts.
+ * Each prints its table and replaces its section of bench/RESULTS.md; at the end one summary table
+ * of every headline figure beside its target is printed and kept on top of RESULTS.md.
+ * Knobs: bench/lib/settings.ts.
  */
 import { apiBenchmark } from './api.js';
 import { attributorBenchmark } from './attributor.js';
@@ -37,13 +39,15 @@ async function main(args: string[]): Promise<void> {
   if (unknown.length > 0) throw new UsageError(`unknown benchmark: ${unknown.join(', ')}\n${usage()}`);
   const selected = args.length === 0 ? benchmarks : benchmarks.filter((b) => args.includes(b.name));
   const settings = loadBenchSettings();
+  let summary = '';
   for (const benchmark of selected) {
     const report = await benchmark.run(settings);
     const machine = describeMachine();
     console.log(`\n${renderReport(report, machine)}\n`);
-    saveReport(report, machine);
+    summary = saveReport(report, machine);
     console.log(`(saved to ${resultsFile})`);
   }
+  console.log(`\n${summary}\n`);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -11,9 +11,21 @@ export interface BenchReport {
   table: Table;
   /** The target and whether this run met it. */
   verdict: string;
+  /** The headline figures, for the one summary table of every benchmark. */
+  figures?: Figure[];
   notes: string[];
   /** Where the time went, when BENCH_PROFILE was set. */
   profile?: string;
+}
+
+/** One headline figure: what was measured, beside the issue's target. */
+export interface Figure {
+  figure: string;
+  measured: string;
+  /** The target from the issues; '–' where an issue sets none. */
+  target: string;
+  /** Undefined where there is no target. */
+  met: boolean | undefined;
 }
 
 export interface Benchmark {

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { kafkaLibsDir, repoRoot } from '@tokenledger/infra/local';
-import type { BenchReport } from './report.js';
+import type { BenchReport, Figure } from './report.js';
 import { renderTable } from './table.js';
 
 export const resultsFile = path.join(repoRoot, 'bench/RESULTS.md');
@@ -69,23 +69,70 @@ export function renderReport(report: BenchReport, machine: Machine): string {
 
 const HEADER = `# Benchmark results
 
-Written by \`npm run bench\` (bench/run.ts): each section is replaced by the latest run of its
-benchmark. The machines are shared and noisy, so compare the ratios measured side by side in
-one run, not absolute rates across runs.
+Written by \`npm run bench\` (bench/run.ts): each benchmark's section is replaced by its latest
+run, and the summary on top gathers every section's headline figures. The machines are shared
+and noisy, so compare the ratios measured side by side in one run, not absolute rates across runs.
 `;
 
 const begin = (name: string) => `<!-- bench:${name}:begin -->`;
 const end = (name: string) => `<!-- bench:${name}:end -->`;
+const SUMMARY = 'summary';
+/** Each section keeps its figures machine-readable, so the summary can be rebuilt from the file. */
+const FIGURES = /<!-- bench:figures (.*) -->/;
 
-/** Replaces the benchmark's section of bench/RESULTS.md (or appends it), leaving the others. */
-export function saveReport(report: BenchReport, machine: Machine, file = resultsFile): void {
+interface SavedFigures {
+  benchmark: string;
+  measuredAt: string;
+  figures: Figure[];
+}
+
+function replaceSection(current: string, name: string, body: string, where: 'top' | 'bottom'): string {
+  const section = `${begin(name)}\n${body}\n${end(name)}`;
+  const start = current.indexOf(begin(name));
+  const stop = current.indexOf(end(name));
+  if (start >= 0 && stop > start) return current.slice(0, start) + section + current.slice(stop + end(name).length);
+  if (where === 'bottom') return `${current.trimEnd()}\n\n${section}\n`;
+  const headerEnd = current.indexOf('\n<!-- bench:');
+  return headerEnd < 0 ? `${current.trimEnd()}\n\n${section}\n` : `${current.slice(0, headerEnd).trimEnd()}\n\n${section}\n${current.slice(headerEnd)}`;
+}
+
+/** Every section's saved figures, in file order. */
+function savedFigures(text: string): SavedFigures[] {
+  const saved: SavedFigures[] = [];
+  for (const match of text.matchAll(/<!-- bench:([a-z0-9-]+):begin -->([\s\S]*?)<!-- bench:\1:end -->/g)) {
+    const figures = FIGURES.exec(match[2]!);
+    if (!figures) continue;
+    saved.push(JSON.parse(figures[1]!) as SavedFigures);
+  }
+  return saved;
+}
+
+const metText = (met: boolean | undefined) => (met === undefined ? '–' : met ? 'met' : '**missed**');
+
+/** The one table: each benchmark's headline figures beside their targets, with when each was measured. */
+export function renderSummary(saved: SavedFigures[], machine: Machine): string {
+  return [
+    '## summary: every figure beside its target',
+    '',
+    `Latest run ${renderMachine(machine)}. Each row is from its benchmark's latest run (its section below has the details and the configuration).`,
+    '',
+    renderTable({
+      headers: ['benchmark', 'figure', 'measured', 'target', 'met', 'measured at'],
+      rows: saved.flatMap((s) => s.figures.map((f) => [s.benchmark, f.figure, f.measured, f.target, metText(f.met), s.measuredAt])),
+      align: ['left', 'left', 'right', 'left', 'left', 'left'],
+    }),
+  ].join('\n');
+}
+
+/**
+ * Replaces the benchmark's section of bench/RESULTS.md (or appends it), leaving the others, and
+ * rebuilds the summary on top. Returns the summary.
+ */
+export function saveReport(report: BenchReport, machine: Machine, file = resultsFile): string {
   const current = existsSync(file) ? readFileSync(file, 'utf8') : HEADER;
-  const section = `${begin(report.name)}\n${renderReport(report, machine)}\n${end(report.name)}`;
-  const start = current.indexOf(begin(report.name));
-  const stop = current.indexOf(end(report.name));
-  const next =
-    start >= 0 && stop > start
-      ? current.slice(0, start) + section + current.slice(stop + end(report.name).length)
-      : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, next);
+  const figures: SavedFigures = { benchmark: report.name, measuredAt: machine.date, figures: report.figures ?? [] };
+  const withSection = replaceSection(current, report.name, `${renderReport(report, machine)}\n<!-- bench:figures ${JSON.stringify(figures)} -->`, 'bottom');
+  const summary = renderSummary(savedFigures(withSection), machine);
+  writeFileSync(file, replaceSection(withSection, SUMMARY, summary, 'top'));
+  return summary;
 }
