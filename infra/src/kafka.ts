@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type Admin, type ITopicConfig, type LogEntry, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type ICustomPartitioner, type ITopicConfig, type LogEntry, type Producer } from 'kafkajs';
 import { z } from 'zod';
 import { envList } from './env.js';
 import type { Logger } from './logger.js';
@@ -56,12 +56,15 @@ export async function assertTopicsExist(admin: Admin, names: string[]): Promise<
 /**
  * An idempotent producer (acks=all on every send). It retries without limit, as kafkajs
  * requires for idempotence; callers that must answer in time (ingest) bound the wait themselves.
+ * A custom partitioner must place keyed messages where the default one does.
  */
-export function createIdempotentProducer(kafka: Kafka, maxInFlightRequests = 1): Producer {
+export function createIdempotentProducer(
+  kafka: Kafka, maxInFlightRequests = 1, createPartitioner: ICustomPartitioner = Partitioners.DefaultPartitioner,
+): Producer {
   return kafka.producer({
     idempotent: true,
     maxInFlightRequests,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
   });
 }

@@ -1,6 +1,7 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { createIdempotentProducer } from '@tokenledger/infra';
 import { HttpError } from './errors.js';
+import { RememberingPartitioner } from './partitioner.js';
 
 export interface PublisherOptions {
   /** Milliseconds to wait for Kafka's acknowledgement before answering 503. */
@@ -35,7 +36,7 @@ export class Publisher {
   private connected = false;
 
   constructor(kafka: Kafka, private readonly options: PublisherOptions) {
-    this.producer = createIdempotentProducer(kafka);
+    this.producer = createIdempotentProducer(kafka, 1, RememberingPartitioner);
     this.producer.on(this.producer.events.CONNECT, () => (this.connected = true));
     this.producer.on(this.producer.events.DISCONNECT, () => (this.connected = false));
   }

@@ -7,6 +7,7 @@ import { outcomeKind, usageKind, type EventKind } from './kinds.js';
 import { createIngestMetrics } from './metrics.js';
 import { Publisher } from './publisher.js';
 import { registerIngestRoutes } from './routes.js';
+import { isAvroWriter, WireEncoder } from './wire.js';
 
 export interface IngestDeps {
   logger: Logger;
@@ -33,6 +34,14 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps): Promi
     deps.registry,
     Object.values(kinds).map((k) => ({ subject: valueSubject(k.topic), schema: k.avroSchema })),
   );
+  // One encoder per topic, from the registry's own parsed schema: the bytes its encode() would give.
+  const encoders = new Map<string, WireEncoder>();
+  for (const kind of Object.values(kinds)) {
+    const schemaId = schemaIds.get(valueSubject(kind.topic))!;
+    const schema = await deps.registry.getSchema(schemaId);
+    if (!isAvroWriter(schema)) throw new Error(`schema ${schemaId} of ${kind.topic} is not an Avro schema`);
+    encoders.set(kind.topic, new WireEncoder(schema, schemaId));
+  }
   const publisher = new Publisher(kafka, {
     timeoutMs: config.INGEST_PRODUCE_TIMEOUT_MS,
     lingerMs: config.INGEST_LINGER_MS,
@@ -53,11 +62,8 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps): Promi
     metrics: createIngestMetrics(metrics),
     maxBodyBytes: config.INGEST_MAX_BODY_BYTES,
     async publish(kind, events) {
-      const schemaId = schemaIds.get(valueSubject(kind.topic))!;
-      const messages = await Promise.all(
-        events.map(async (event) => ({ key: kind.key(event), value: await deps.registry.encode(schemaId, event) })),
-      );
-      await publisher.publish(kind.topic, messages);
+      const encoder = encoders.get(kind.topic)!;
+      await publisher.publish(kind.topic, events.map((event) => ({ key: kind.key(event), value: encoder.encode(event) })));
     },
   });
   const url = await app.listen({ port: config.INGEST_PORT, host: config.INGEST_HOST });
