@@ -87,16 +87,32 @@ describe('fault 2: kill -9 of the joiner mid-batch', () => {
     const started = Date.now();
     joinerUsage = usageFleet(joinerTenant, 6_000, 1_500);
     joinerOutcomes = outcomesFor(joinerTenant, joinerUsage);
-    // Outcomes first: the joiner is busy as the usage arrives, and the kill cuts a settle pass off.
-    await produce(kafka, registry, topics.outcomes, joinerOutcomes);
-    await produce(kafka, registry, topics.usage, joinerUsage);
-    const usageEnds = await topicEnds(kafka, topics.usage);
-    const outcomeEnds = await topicEnds(kafka, topics.outcomes);
+    // Outcomes first (joined with no calls yet), then their runs' usage trickling in slices: the
+    // joiner rewrites outcome facts a slice at a time, and the kill lands part-way through.
     const w = worker!;
     const before = w.passes.length;
-    await eventually(async () => (w.passes.slice(before).some((n) => n > 0) ? true : undefined), 120_000, 'first outcome facts');
+    const written = () => w.passes.slice(before).reduce((a, b) => a + b, 0);
+    await produce(kafka, registry, topics.outcomes, joinerOutcomes);
+    await eventually(async () => (written() >= joinerOutcomes.length ? true : undefined), 120_000, 'outcomes joined, no calls yet');
+    const baseline = written();
+    const runs = [...new Set(joinerUsage.map((u) => u.run_id))];
+    const SLICES = 10;
+    const trickle = (async () => {
+      for (let slice = 0; slice < SLICES; slice++) {
+        const sliceRuns = new Set(runs.slice((slice * runs.length) / SLICES, ((slice + 1) * runs.length) / SLICES));
+        await produce(kafka, registry, topics.usage, joinerUsage.filter((u) => sliceRuns.has(u.run_id)));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    })();
+    await eventually(async () => (written() > baseline ? true : undefined), 120_000, 'outcome facts rewritten with their calls');
     await killWorker(w, 'SIGKILL');
-    kills.push(`joiner killed after ${w.passes.slice(before).reduce((a, b) => a + b, 0)} outcome facts written`);
+    const rewritten = written() - baseline;
+    kills.push(`joiner killed after ${rewritten} of ${joinerOutcomes.length} outcome facts rewritten with their calls`);
+    // A kill after the last write would prove nothing about recovery.
+    expect(rewritten).toBeLessThan(joinerOutcomes.length);
+    await trickle;
+    const usageEnds = await topicEnds(kafka, topics.usage);
+    const outcomeEnds = await topicEnds(kafka, topics.outcomes);
 
     worker = await start();
     const again = worker;
