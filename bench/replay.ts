@@ -17,6 +17,7 @@ import { freePort, withStack, type BenchStack } from './lib/stack.js';
 import { count, oneDecimal, ratio } from './lib/table.js';
 
 const TENANT = 'bench';
+const PRELOAD_SLICE = 200_000;
 
 export const replayBenchmark: Benchmark = {
   name: 'replay',
@@ -29,7 +30,11 @@ async function benchmarkReplay(stack: BenchStack, settings: BenchSettings): Prom
   await publishConfigChanges(stack.kafka, stack.registry, fleetConfig(TENANT));
   const events = settings.BENCH_EVENTS;
   progress(`replay: preloading ${count(events)} usage events`);
-  await preload(stack, usageEvents(TENANT, usagePayloads(events)));
+  // In slices of fleets with their own seeds: five million events at once would not fit the heap.
+  for (let done = 0, seed = 1; done < events; done += PRELOAD_SLICE, seed++) {
+    await preload(stack, usageEvents(TENANT, usagePayloads(Math.min(PRELOAD_SLICE, events - done), seed)));
+    if (events > PRELOAD_SLICE) progress(`replay: preloaded ${count(Math.min(done + PRELOAD_SLICE, events))} of ${count(events)}`);
+  }
 
   progress('replay: bare read');
   const bare = await bareDecode(stack, events, `bench-bare-${randomUUID()}`);
