@@ -19,6 +19,8 @@ export const apiEnv = platformEnv.extend({
   API_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** Run the hourly usage rollup job (usage_hourly) in this api process; one process per deployment is enough. */
   API_ROLLUP: envBoolean.default(true),
+  /** Serve queries from the rollups where they are current ("false": every query reads the facts, as a reference). */
+  API_ROLLUP_READ: envBoolean.default(true),
   /** Milliseconds between two rollup passes. */
   API_ROLLUP_INTERVAL_MS: z.coerce.number().int().min(50).default(5_000),
   /** Facts are rolled up once written this many ms ago, so an insert still committing is never skipped. */

@@ -12,6 +12,8 @@ export class Reader {
     private readonly clickhouse: ClickHouseClient,
     readonly tenantId: string,
     readonly projection: number,
+    /** Read through the rollups where they are current (false: always from the facts). */
+    private readonly rollups = true,
   ) {}
 
   async rows<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
@@ -24,8 +26,8 @@ export class Reader {
   }
 
   /** How far the hourly usage rollup has read the served projection; null before its first pass. */
-  usageRollupWatermark(): Promise<string | null> {
-    return usageWatermark(this.clickhouse, this.projection);
+  async usageRollupWatermark(): Promise<string | null> {
+    return this.rollups ? usageWatermark(this.clickhouse, this.projection) : null;
   }
 
   /**

@@ -87,7 +87,7 @@ export async function startApi(config: ApiConfig, deps: ApiDeps): Promise<ApiSer
   registerRoutes(app, routes, {
     keys: deps.keys,
     maxRangeDays: config.API_MAX_RANGE_DAYS,
-    reader: (tenantId) => new Reader(deps.clickhouse, tenantId, projections.served()),
+    reader: (tenantId) => new Reader(deps.clickhouse, tenantId, projections.served(), config.API_ROLLUP_READ),
   });
   const document = openApiDocument(routes, '0.1.0');
   app.get('/openapi.json', async () => document);

@@ -1,0 +1,193 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clickHouseTime, type ClickHouseClient } from '@tokenledger/infra';
+import { nanosToDecimal } from '@tokenledger/schemas';
+import { eventually, openMigratedStore, testEnv } from './src/harness.js';
+import { keyRingOf, startTestApi, tenantKeys } from './src/api-harness.js';
+
+/**
+ * The hourly usage rollup (usage_hourly) serves the same numbers as the facts: one api reads
+ * through the rollup (its job run by hand), another with API_ROLLUP_READ=false reads the facts
+ * (the reference), over the same ClickHouse. Facts are written as the attributor writes them,
+ * duplicates included (a redelivered event is a second row of the same event id, written later).
+ */
+const env = testEnv('rollup');
+const tenant = tenantKeys('roll');
+const other = tenantKeys('other');
+let clickhouse: ClickHouseClient;
+let rolled: Awaited<ReturnType<typeof startTestApi>>;
+let live: Awaited<ReturnType<typeof startTestApi>>;
+
+const H = 3_600_000;
+const t0 = Date.UTC(2026, 9, 5, 0, 0, 0);
+const models = ['acme-large', 'acme-small', 'zeta-1'];
+const projects = ['search', 'billing', 'support', '(unattributed)'];
+
+interface Fact {
+  event_id: string;
+  occurred_at: number;
+  model: string;
+  project: string;
+  split?: string;
+  nanos: bigint;
+  unpriced?: boolean;
+  input?: number;
+}
+
+/** A usage_facts row as the attributor writes it (the columns the api reads). */
+function row(tenantId: string, projection: number, f: Fact) {
+  const first = f.split ? (f.nanos * 6n) / 10n : f.nanos;
+  return {
+    tenant_id: tenantId, projection, event_id: f.event_id, occurred_at: clickHouseTime(f.occurred_at), received_at: clickHouseTime(f.occurred_at),
+    provider: f.model.split('-')[0], model: f.model, operation: 'chat', run_id: `run-${f.event_id.slice(0, 6)}`, step: 's', attempt: 1, status: 'ok',
+    workflow: `wf-${f.project}`, agent: 'agent', user_id: 'u1', input_tokens: f.input ?? 100, output_tokens: 10, cached_input_tokens: 5, reasoning_tokens: 1,
+    cost_usd: nanosToDecimal(f.nanos), price_status: f.unpriced ? 'unpriced' : 'priced', attribution_tier: f.project === '(unattributed)' ? 'unattributed' : 'explicit',
+    'alloc.project': f.split ? [f.project, f.split] : [f.project],
+    'alloc.investment': f.split ? ['', ''] : [''],
+    'alloc.cost_center': f.split ? [`cc-${f.project}`, `cc-${f.split}`] : [`cc-${f.project}`],
+    'alloc.team': f.split ? ['a', 'b'] : ['a'],
+    'alloc.capex_class': f.split ? ['opex', 'capex'] : ['opex'],
+    'alloc.capex_reason': f.split ? ['', ''] : [''],
+    'alloc.cost_usd': f.split ? [nanosToDecimal(first), nanosToDecimal(f.nanos - first)] : [nanosToDecimal(f.nanos)],
+  };
+}
+
+async function write(tenantId: string, projection: number, facts: Fact[]): Promise<void> {
+  await clickhouse.insert({ table: 'usage_facts', values: facts.map((f) => row(tenantId, projection, f)), format: 'JSONEachRow' });
+}
+
+/** Facts over 3 days, several per hour, at odd milliseconds. */
+function fleet(prefix: string, n: number): Fact[] {
+  return Array.from({ length: n }, (_, i) => ({
+    event_id: `${prefix}-${i}`,
+    occurred_at: t0 + Math.floor((i * 72 * H) / n) + (i % 997),
+    model: models[i % 3]!,
+    project: projects[i % 4]!,
+    ...(i % 5 === 0 ? { split: 'core' } : {}),
+    nanos: 1_000_000_007n * BigInt(1 + (i % 13)) + BigInt(i),
+    unpriced: i % 17 === 0,
+    input: 50 + i,
+  }));
+}
+
+const ranges = [
+  ['whole', `from=${new Date(t0 - 24 * H).toISOString()}&to=${new Date(t0 + 96 * H).toISOString()}`],
+  ['odd edges', `from=${new Date(t0 + 5 * H + 1_234).toISOString()}&to=${new Date(t0 + 50 * H + 777).toISOString()}`],
+  ['within an hour', `from=${new Date(t0 + 7 * H + 100).toISOString()}&to=${new Date(t0 + 7 * H + 1_800_000).toISOString()}`],
+] as const;
+const spendQueries = [
+  'group_by=project&interval=day', 'group_by=project,model&interval=hour', 'group_by=model,provider', 'group_by=team,capex_class,cost_center&interval=week',
+  'group_by=workflow,agent,attribution_tier&interval=month', 'group_by=investment', '',
+];
+
+/** Rows sorted by every field, so groups tied on cost compare regardless of their order. */
+function canonical(json: Record<string, unknown>): unknown {
+  const rows = (json.rows as Record<string, unknown>[] | undefined)?.map((r) => JSON.stringify(Object.entries(r).sort())).sort();
+  return { ...json, ...(rows ? { rows } : {}) };
+}
+
+/** Every spend and waste query answers the same through the rollup as from the facts. */
+async function expectSameAnswers(what: string): Promise<void> {
+  for (const [name, range] of ranges) {
+    for (const q of spendQueries) {
+      const path = `/v1/spend?${q}${q ? '&' : ''}${range}`;
+      const [a, b] = await Promise.all([rolled.get(path, tenant.query), live.get(path, tenant.query)]);
+      expect(a.status, `${what}: ${name}: ${path}: ${a.text}`).toBe(200);
+      expect(canonical(a.json), `${what}: ${name}: ${path}`).toEqual(canonical(b.json));
+    }
+    const path = `/v1/waste?${range}`;
+    const [a, b] = await Promise.all([rolled.get(path, tenant.query), live.get(path, tenant.query)]);
+    expect(a.status, `${what}: ${path}: ${a.text}`).toBe(200);
+    expect(a.json, `${what}: ${name}: ${path}`).toEqual(b.json);
+  }
+}
+
+async function count(query: string, params: Record<string, unknown> = {}): Promise<number> {
+  const [r] = await (await clickhouse.query({ query: `SELECT count() AS n FROM ${query}`, query_params: params, format: 'JSONEachRow' })).json<{ n: string }>();
+  return Number(r?.n ?? 0);
+}
+
+beforeAll(async () => {
+  clickhouse = await openMigratedStore(env);
+  const keys = keyRingOf(tenant, other);
+  // The job runs only when the test says so (runOnce); facts are rolled up as soon as written.
+  rolled = await startTestApi({ ...env, API_GOVERNANCE_EVALUATOR: 'false', API_ROLLUP_INTERVAL_MS: '3600000', API_ROLLUP_VISIBILITY_LAG_MS: '0' }, clickhouse, keys);
+  live = await startTestApi({ ...env, API_GOVERNANCE_EVALUATOR: 'false', API_ROLLUP: 'false', API_ROLLUP_READ: 'false' }, clickhouse, keys);
+  await write(tenant.tenantId, 1, fleet('e', 400));
+  await write(other.tenantId, 1, fleet('o', 50));
+});
+
+afterAll(async () => {
+  await rolled?.api.stop();
+  await live?.api.stop();
+  await clickhouse?.close();
+});
+
+describe('hourly usage rollup', () => {
+  it('answers like the facts before its first pass, and after it from the rolled-up hours', async () => {
+    await expectSameAnswers('before any pass');
+    const passes = await rolled.api.rollup!.runOnce();
+    expect(passes).toEqual([expect.objectContaining({ projection: 1 })]);
+    expect(passes[0]!.hours).toBeGreaterThan(72);
+    expect(await count('usage_hourly WHERE tenant_id = {t:String}', { t: tenant.tenantId })).toBeGreaterThan(0);
+    await expectSameAnswers('after a pass');
+  });
+
+  it('counts a redelivered event once, rolled up or not', async () => {
+    // Redelivery: the same events written again, later (identical content).
+    const again = fleet('e', 400).filter((_, i) => i % 9 === 0);
+    await write(tenant.tenantId, 1, again);
+    await expectSameAnswers('duplicates not yet rolled up');
+    await rolled.api.rollup!.runOnce();
+    await expectSameAnswers('duplicates rolled up');
+    // Still duplicated in the facts (no merge forced), yet counted once.
+    expect(await count('usage_facts WHERE tenant_id = {t:String}', { t: tenant.tenantId })).toBeGreaterThan(400);
+  });
+
+  it('serves late events and rewritten facts in already rolled-up hours exactly, before and after the next pass', async () => {
+    // A late event in a rolled-up hour, and an event recomputed with another project and model
+    // (its old group vanishes from that hour).
+    const late: Fact = { event_id: 'late-1', occurred_at: t0 + 10 * H + 5, model: 'acme-large', project: 'search', nanos: 123_456_789n };
+    const [moved] = fleet('e', 400).slice(3, 4);
+    await write(tenant.tenantId, 1, [late, { ...moved!, model: 'omega-9', project: 'brand-new', split: undefined, nanos: 42n }]);
+    await expectSameAnswers('late and rewritten, not yet rolled up');
+    await rolled.api.rollup!.runOnce();
+    await expectSameAnswers('late and rewritten, rolled up');
+    const spend = await rolled.get(`/v1/spend?group_by=model&${ranges[0][1]}`, tenant.query);
+    expect((spend.json.rows as { model: string }[]).map((r) => r.model)).toContain('omega-9');
+  });
+
+  it('keeps tenants apart', async () => {
+    const path = `/v1/spend?group_by=project&${ranges[0][1]}`;
+    const [a, b] = await Promise.all([rolled.get(path, other.query), live.get(path, other.query)]);
+    expect(a.json).toEqual(b.json);
+    expect((a.json.totals as { calls: number }).calls).toBe(50);
+  });
+
+  it('stays exact across a replay switch: the new projection is served live until rolled up, then from its rollup', async () => {
+    // A replay builds projection 2 (different numbers) while 1 is served, then switches.
+    await clickhouse.insert({ table: 'projections', values: [{ projection: 2, state: 'building', note: 'test replay' }], format: 'JSONEachRow' });
+    await write(tenant.tenantId, 2, fleet('e', 400).map((f) => ({ ...f, nanos: f.nanos * 2n })));
+    await rolled.api.rollup!.runOnce();
+    // Building projections are not rolled up (a replay from a date copies facts with their old written_at).
+    expect(await count("rollup_progress WHERE projection = 2")).toBe(0);
+    await expectSameAnswers('during the replay');
+    const before = await rolled.get(`/v1/spend?${ranges[0][1]}`, tenant.query);
+
+    await clickhouse.insert({
+      table: 'projections',
+      values: [{ projection: 2, state: 'serving', note: 'test replay' }, { projection: 1, state: 'retired', note: 'replaced by 2' }],
+      format: 'JSONEachRow',
+    });
+    // Both apis re-read the served projection every second.
+    await eventually(async () => {
+      const [a, b] = await Promise.all([rolled.get(`/v1/spend?${ranges[0][1]}`, tenant.query), live.get(`/v1/spend?${ranges[0][1]}`, tenant.query)]);
+      return a.text !== before.text && b.text !== before.text ? true : undefined;
+    }, 10_000, 'the switch seen');
+    await expectSameAnswers('after the switch, projection 2 not rolled up yet');
+    const passes = await rolled.api.rollup!.runOnce();
+    expect(passes.map((p) => p.projection)).toEqual([2]);
+    await expectSameAnswers('after the switch, projection 2 rolled up');
+    await write(tenant.tenantId, 2, [{ event_id: 'late-2', occurred_at: t0 + 20 * H + 9, model: 'zeta-1', project: 'billing', nanos: 5n }]);
+    await expectSameAnswers('a late event in projection 2');
+  });
+});
