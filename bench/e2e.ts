@@ -13,7 +13,7 @@ import type { E2eMessage, E2eRequest, E2eResult, E2eStep, Percentiles, StepResul
 import { describeFleet, fleetConfig, usagePayloads } from './lib/fleet.js';
 import { runLoadClient } from './lib/http-load.js';
 import { startPipeline } from './lib/pipeline.js';
-import { progress, type Benchmark, type BenchReport } from './lib/report.js';
+import { progress, type Benchmark, type BenchReport, type Figure } from './lib/report.js';
 import { benchSeconds, type BenchSettings } from './lib/settings.js';
 import { withStack, type BenchStack } from './lib/stack.js';
 import { count, oneDecimal, ratio } from './lib/table.js';
@@ -106,15 +106,26 @@ function configuration(settings: BenchSettings): string[] {
     `Load: a separate Node process POSTs ${count(settings.BENCH_BATCH)}-event JSON batches to /v1/usage on a fixed schedule (open loop, at most ${MAX_IN_FLIGHT} requests in flight; the sender falls behind only at that cap), after ${WARMUP_SECONDS} s of warm-up at the first rate.`,
     `${describeFleet(usagePayloads(20_000, 21))} Each batch is made unique: its own workflow name, run and event ids prefixed with it, occurred_at = the time it is sent.`,
     `Visibility: the load process polls \`GET /v1/spend?group_by=workflow&from&to\` (query key, the range of the batches awaited) every ${POLL_MS} ms, one poll at a time. A batch is visible when its workflow’s \`calls\` reach the events its 202 accepted; e2e = that poll’s answer − the 202. Batches not visible ${settings.BENCH_DRAIN_SECONDS} s after the step’s sending ends count as not visible (infinite latency).`,
-    'Only usage is offered; the outcome-joiner runs (settle loop) but receives no outcomes.',
+    'Outcomes: every run of a batch ends in a ticket outcome (70% accepted, the rest rejected, reworked or escalated) POSTed to /v1/outcomes in shuffled order: for one batch in five before its usage (out of order), for the others 0.5–5 s after the usage was accepted (late). Latency is measured on usage; after the last step the api must count every accepted outcome as joined.',
   ];
 }
 
 function notes(m: Measured): string[] {
+  const o = m.result.outcomes;
+  const outcomeFailures = Object.entries(o.failures).map(([what, n]) => `${n}× ${what}`).join(', ') || 'none';
   return [
+    `Outcomes: ${count(o.offered)} offered, ${count(o.accepted)} accepted (failed requests: ${outcomeFailures}), ${count(o.joined)} joined and counted by GET /v1/unit-economics after the last step${o.joined === o.accepted ? '' : ' — NOT all of them'}.`,
     `Visibility polls: ${count(m.result.polls)}, each p50 ${ms(m.result.pollMs.p50)} ms, p99 ${ms(m.result.pollMs.p99)} ms: the resolution of the e2e figures (a poll answer up to one poll plus ${POLL_MS} ms after the facts landed). The polls run on the pipeline’s chDB, like a dashboard would.`,
     'HTTP ms: POST until its 202 (Kafka acknowledged every event, acks=all). sent→visible: POST until visible. pipeline CPU: this process (four services, chDB’s threads) over the sending window, in cores; Kafka, the registry and the load client share the remaining cores. load avg: the machine’s 1-minute load average at the end of the step’s sending (2 cores: above 2, runnable threads queue, other sessions’ work included).',
   ];
+}
+
+function outcomesFigure(m: Measured): Figure {
+  const o = m.result.outcomes;
+  return {
+    figure: 'outcomes sent late and out of order: joined and counted by the api / accepted / offered', measured: `${count(o.joined)} / ${count(o.accepted)} / ${count(o.offered)}`,
+    target: 'every accepted outcome joined', met: o.joined === o.accepted && o.accepted === o.offered,
+  };
 }
 
 function e2eReport(settings: BenchSettings, m: Measured): BenchReport {
@@ -134,6 +145,7 @@ function e2eReport(settings: BenchSettings, m: Measured): BenchReport {
         figure: `end to end, HTTP 202 → visible in the api, at ${count(s.rate)} events/s for ${s.seconds} s: p99`, measured: `${ms(s.e2eMs.p99)} ms`,
         target: `≥ 60 s at a fixed rate, p99 < ${oneDecimal(P99_TARGET_MS / 1000)} s`, met: s.seconds >= 60 && keepsUp(s),
       },
+      outcomesFigure(m),
     ],
     notes: notes(m),
   };
@@ -159,7 +171,7 @@ function sustainedReport(settings: BenchSettings, m: Measured): BenchReport {
       figure: `sustained: the highest offered rate (of ${settings.BENCH_RATES.map(count).join(', ')}) with end-to-end p99 < ${oneDecimal(P99_TARGET_MS / 1000)} s`,
       measured: best === undefined ? 'none' : `${count(best)} events/s${best === Math.max(...settings.BENCH_RATES) ? ' or more' : ''}`,
       target: 'report it', met: best !== undefined,
-    }],
+    }, outcomesFigure(m)],
     notes: notes(m),
   };
 }

@@ -1,7 +1,9 @@
 /**
  * End-to-end load client, run as its own process (see e2e.ts): offers usage over HTTP at fixed
  * rates (open loop: a batch every batchSize/rate seconds, whatever the answers) and watches,
- * through the api, when each batch's facts become visible.
+ * through the api, when each batch's facts become visible. Each batch's runs also finish with an
+ * outcome (POST /v1/outcomes): one batch in five sends them before its usage, the others 0.5 to
+ * 5 s after their usage was accepted, in shuffled order, as business systems report them.
  *
  * Every batch carries its own workflow name (and run and event ids prefixed with it), so one
  * `GET /v1/spend?group_by=workflow` over the recent range tells, for every batch still awaited,
@@ -10,7 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { UsagePayload } from '@tokenledger/schemas';
+import type { OutcomePayload, UsagePayload } from '@tokenledger/schemas';
 import { usagePayloads } from './fleet.js';
 import { percentile } from './stats.js';
 
@@ -68,6 +70,8 @@ export interface StepResult {
 
 export interface E2eResult {
   steps: StepResult[];
+  /** Outcomes offered (one per run), accepted with 202, and joined: counted by GET /v1/unit-economics after the last step. */
+  outcomes: { offered: number; accepted: number; joined: number; failures: Record<string, number> };
   polls: number;
   /** How long one visibility poll (GET /v1/spend) took: the resolution of the latencies. */
   pollMs: Percentiles;
@@ -97,16 +101,34 @@ function percentiles(values: number[]): Percentiles {
 }
 
 /** The pool's events for batch `index`, made unique to it: its own workflow, run ids, event ids, and now as occurred_at. */
-function batchBody(pool: UsagePayload[], size: number, index: number, workflow: string, occurredAt: number): string {
+function batchEvents(pool: UsagePayload[], size: number, index: number, workflow: string, occurredAt: number): UsagePayload[] {
   const start = (index * size) % (pool.length - size);
   const occurred = new Date(occurredAt).toISOString();
-  return JSON.stringify(pool.slice(start, start + size).map((p) => ({
+  return pool.slice(start, start + size).map((p) => ({
     ...p,
     workflow,
     occurred_at: occurred,
     run_id: `${workflow}-${p.run_id}`,
     ...(p.event_id ? { event_id: `${workflow}:${p.event_id}` } : {}),
-  })));
+  }));
+}
+
+/** Out of 20 outcomes: 14 accepted, 3 rejected, 2 reworked, 1 escalated. */
+const OUTCOME_STATUSES = ['accepted', 'rejected', 'reworked', 'escalated'] as const;
+const statusOf = (n: number) => OUTCOME_STATUSES[n % 20 < 14 ? 0 : n % 20 < 17 ? 1 : n % 20 < 19 ? 2 : 3];
+
+/** One outcome per run of the batch, in shuffled order, finished a second after the batch's calls. */
+function batchOutcomes(events: UsagePayload[], occurredAt: number, seed: number): OutcomePayload[] {
+  const runs = [...new Set(events.map((e) => e.run_id!))];
+  for (let i = runs.length - 1; i > 0; i--) {
+    const j = (seed * 7_919 + i * 104_729) % (i + 1);
+    [runs[i], runs[j]] = [runs[j]!, runs[i]!];
+  }
+  const occurred = new Date(occurredAt + 1_000).toISOString();
+  return runs.map((run, i) => ({
+    event_id: `${run}:outcome`, occurred_at: occurred, outcome_type: 'ticket_resolved', outcome_id: `${run}-ticket`, run_ids: [run],
+    status: statusOf(seed + i), value_usd: '4.50', baseline_cost_usd: '2.10', human_minutes: (seed + i) % 3, tags: { queue: 'support' },
+  }));
 }
 
 export async function runE2e(o: E2eRequest, onStep: (edge: 'open' | 'close', index: number) => void = () => {}): Promise<E2eResult> {
@@ -146,7 +168,30 @@ export async function runE2e(o: E2eRequest, onStep: (edge: 'open' | 'close', ind
 
   const headers = { authorization: `Bearer ${o.ingestKey}`, 'content-type': 'application/json' };
   const inFlight = new Set<Promise<void>>();
-  const send = (batch: Batch, body: string): void => {
+  const outcomes = { offered: 0, accepted: 0, joined: 0, failures: {} as Record<string, number> };
+  const outcomeFailed = (reason: string) => void (outcomes.failures[reason] = (outcomes.failures[reason] ?? 0) + 1);
+  const sendOutcomes = (payloads: OutcomePayload[]): void => {
+    outcomes.offered += payloads.length;
+    const request = (async () => {
+      try {
+        const response = await fetch(`${o.ingestUrl}/v1/outcomes`, { method: 'POST', headers, body: JSON.stringify(payloads) });
+        const answer = (await response.json()) as { accepted?: number };
+        if (response.status !== 202) return outcomeFailed(String(response.status));
+        outcomes.accepted += answer.accepted ?? 0;
+      } catch (error) {
+        outcomeFailed(error instanceof Error ? error.message : String(error));
+      }
+    })();
+    inFlight.add(request);
+    void request.finally(() => inFlight.delete(request));
+  };
+  const later = new Set<Promise<void>>();
+  const sendOutcomesLater = (payloads: OutcomePayload[], delayMs: number): void => {
+    const timer = sleep(delayMs).then(() => sendOutcomes(payloads));
+    later.add(timer);
+    void timer.finally(() => later.delete(timer));
+  };
+  const send = (batch: Batch, body: string, onAccepted: () => void): void => {
     const request = (async () => {
       try {
         const response = await fetch(`${o.ingestUrl}/v1/usage`, { method: 'POST', headers, body });
@@ -154,6 +199,7 @@ export async function runE2e(o: E2eRequest, onStep: (edge: 'open' | 'close', ind
         if (response.status !== 202) return fail(batch.step, String(response.status));
         batch.accepted = answer.accepted ?? 0;
         batch.ackedAt = performance.now();
+        onAccepted();
       } catch (error) {
         fail(batch.step, error instanceof Error ? error.message : String(error));
       }
@@ -176,7 +222,13 @@ export async function runE2e(o: E2eRequest, onStep: (edge: 'open' | 'close', ind
       const workflow = `e2e-${o.seed}-${index}`;
       const batch: Batch = { workflow, step, occurredAt: Date.now(), sentAt: performance.now() };
       batches.push(batch);
-      send(batch, batchBody(pool, o.batchSize, index, workflow, batch.occurredAt));
+      const events = batchEvents(pool, o.batchSize, index, workflow, batch.occurredAt);
+      const finished = batchOutcomes(events, batch.occurredAt, index);
+      const early = index % 5 === 0;
+      if (early) sendOutcomes(finished);
+      send(batch, JSON.stringify(events), () => {
+        if (!early) sendOutcomesLater(finished, 500 + ((index * 7_919) % 4_500));
+      });
     }
     return lag;
   };
@@ -210,11 +262,24 @@ export async function runE2e(o: E2eRequest, onStep: (edge: 'open' | 'close', ind
         maxSendLagMs,
       });
     }
+    // Every outcome accepted is joined: wait (up to the drain time) until the api counts them all.
+    while (later.size > 0) await Promise.race(later);
+    await Promise.all(inFlight);
+    const deadline = performance.now() + o.drainSeconds * 1000;
+    const from = new Date(Math.min(...batches.map((b) => b.occurredAt)) - 5_000).toISOString();
+    const to = new Date(Date.now() + 3_600_000).toISOString();
+    do {
+      const response = await fetch(`${o.apiUrl}/v1/unit-economics?from=${from}&to=${to}`, { headers: { authorization: `Bearer ${o.queryKey}` } });
+      if (response.status !== 200) throw new Error(`GET /v1/unit-economics answered ${response.status}: ${await response.text()}`);
+      outcomes.joined = ((await response.json()) as { totals: { outcomes: number } }).totals.outcomes;
+      if (outcomes.joined >= outcomes.accepted) break;
+      await sleep(500);
+    } while (performance.now() < deadline);
   } finally {
     polling = false;
     await poller;
   }
-  return { steps: results, polls: pollTimes.length, pollMs: percentiles(pollTimes) };
+  return { steps: results, outcomes, polls: pollTimes.length, pollMs: percentiles(pollTimes) };
 }
 
 // Run as a child process: one request in, step edges and one result out.
