@@ -20,63 +20,41 @@ export function deriveEventId(content: { [key: string]: JsonValue }): string {
  * optional field to the schema later doesn't change the ids of events that don't use it.
  */
 export function canonicalJson(value: JsonValue): string {
-  // Mostly one JSON.stringify of a sorted copy; objects with integer-like keys (which JS
-  // enumerates first, whatever the insertion order) or "__proto__" take the member-by-member way.
-  const sorted = sortedCopy(value, 0);
-  return sorted === UNSORTABLE ? memberwiseCanonicalJson(value) : JSON.stringify(sorted);
-}
-
-const UNSORTABLE = Symbol('unsortable');
-const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
-const MAX_COPY_DEPTH = 64;
-
-/** The value with object keys in sorted insertion order and null members left out, or UNSORTABLE. */
-function sortedCopy(value: JsonValue | undefined, depth: number): JsonValue | typeof UNSORTABLE {
-  if (value === null || typeof value !== 'object') return value === undefined ? UNSORTABLE : value;
-  if (depth > MAX_COPY_DEPTH) return UNSORTABLE;
-  if (Array.isArray(value)) {
-    const copy: JsonValue[] = [];
-    for (const item of value) {
-      const inner = sortedCopy(item, depth + 1);
-      if (inner === UNSORTABLE) return UNSORTABLE;
-      copy.push(inner);
-    }
-    return copy;
-  }
-  const copy: { [key: string]: JsonValue } = {};
-  for (const key of sortedKeys(value)) {
-    const member = value[key];
-    if (member === null || member === undefined) continue;
-    if (isDigit(key.charCodeAt(0)) || key === '__proto__') return UNSORTABLE; // "__proto__" would set the copy's prototype
-    const inner = sortedCopy(member, depth + 1);
-    if (inner === UNSORTABLE) return UNSORTABLE;
-    copy[key] = inner;
-  }
-  return copy;
-}
-
-function memberwiseCanonicalJson(value: JsonValue): string {
-  if (Array.isArray(value)) return `[${value.map(memberwiseCanonicalJson).join(',')}]`;
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  const members = sortedKeys(value).flatMap((key) => {
-    const member = value[key];
-    return member === null || member === undefined ? [] : [`${JSON.stringify(key)}:${memberwiseCanonicalJson(member)}`];
-  });
-  return `{${members.join(',')}}`;
+  if (Array.isArray(value)) {
+    let text = '[';
+    for (let i = 0; i < value.length; i++) text += (i === 0 ? '' : ',') + (canonicalJson(value[i]!) ?? '');
+    return `${text}]`;
+  }
+  const { sorted, members } = shapeOf(value);
+  let text = '{';
+  for (let i = 0; i < sorted.length; i++) {
+    const member = value[sorted[i]!];
+    if (member === null || member === undefined) continue;
+    text += (text.length === 1 ? '' : ',') + members[i] + canonicalJson(member);
+  }
+  return `${text}}`;
 }
 
-/** Recent key lists and their sorted copies: events of one kind share a shape, so most sorts are lookups. */
-const shapes: { keys: string[]; sorted: string[] }[] = [];
+/** An object's keys sorted, and each as the `"key":` that opens its member. */
+interface Shape {
+  keys: string[];
+  sorted: string[];
+  members: string[];
+}
+
+/** Recent shapes: events of one kind share one, so most objects need no sort. */
+const shapes: Shape[] = [];
 const MAX_SHAPES = 8;
 
-function sortedKeys(value: object): string[] {
+function shapeOf(value: object): Shape {
   const keys = Object.keys(value);
-  if (keys.length < 8) return keys.sort();
-  for (const shape of shapes) if (sameKeys(shape.keys, keys)) return shape.sorted;
+  for (const shape of shapes) if (sameKeys(shape.keys, keys)) return shape;
   const sorted = [...keys].sort();
+  const shape = { keys, sorted, members: sorted.map((key) => `${JSON.stringify(key)}:`) };
   if (shapes.length === MAX_SHAPES) shapes.pop();
-  shapes.unshift({ keys, sorted });
-  return sorted;
+  shapes.unshift(shape);
+  return shape;
 }
 
 function sameKeys(a: string[], b: string[]): boolean {
