@@ -28,11 +28,11 @@ const POLL_MS = 100;
 const STAGES: Stage[] = [
   { label: 'registry.decode with the reader schema: compile, resolve, read (SchemaRegistry.decode)', functionName: 'decode', file: 'confluent-schema-registry/' },
   { label: '… of which compiling the reader schema again, for every message (schemaFromConfluentSchema)', functionName: 'schemaFromConfluentSchema' },
-  { label: 'structuredClone of each decoded record (AvroDecoder.decode)', functionName: 'decode' },
-  { label: 'contract check: zod (safeParse)', functionName: 'safeParse', file: 'zod' },
+  { label: 'Avro decode with the reader schema (AvroDecoder.decodeResolved)', functionName: 'decodeResolved' },
+  { label: 'contract check after decoding (checkUsageEvent)', functionName: 'checkUsageEvent' },
   { label: 'pricing and attribution (attributeUsage)', functionName: 'attributeUsage' },
-  { label: 'fact rows (usageFactRow)', functionName: 'usageFactRow' },
-  { label: 'ClickHouse insert, client side: JSONEachRow encoding (insert)', functionName: 'insert', file: '@clickhouse/client' },
+  { label: 'fact rows (usageFactValues)', functionName: 'usageFactValues' },
+  { label: 'ClickHouse insert, client side: JSONCompactEachRow encoding (insert)', functionName: 'insert', file: '@clickhouse/client' },
 ];
 
 export const attributorBenchmark: Benchmark = {
@@ -233,7 +233,7 @@ function report(settings: BenchSettings, m: Measured): BenchReport {
       `${count(settings.BENCH_EVENTS)} usage events preloaded on ${topics.usage} (6 partitions), Avro through the registry; each pass reads them all under a fresh consumer group.`,
       m.fleet,
       'Bare decode: kafkajs eachBatch with the attributor’s fetch settings (4 MiB per partition, 250 ms max wait, 2 partitions at a time), `registry.decode` per message, nothing else.',
-      'Attributor: `startAttributor` as in production (decode with reader schema, contract check, pricing, tiered attribution, capitalization, JSONEachRow insert into embedded chDB, commit after write); done when `usage_facts` holds every event.',
+      'Attributor: `startAttributor` as in production (decode with reader schema, contract check, pricing, tiered attribution, capitalization, JSONCompactEachRow insert into embedded chDB, commit after write); done when `usage_facts` holds every event.',
       'The tenant’s configuration (ticket prefixes, a keyword rule, a 30-user directory, projects with ASC 350-40 stages, a negotiated gpt-4o discount) is on the config topic.',
       'Both in this one process, one after the other, pair after pair; broker and registry on the same cores.',
     ],

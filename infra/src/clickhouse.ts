@@ -142,7 +142,8 @@ export async function migrate(client: ClickHouseClient, s: Pick<ClickHouseSettin
 
 /** ClickHouse DateTime64 text in UTC, e.g. `2026-11-22 15:00:00.000`. */
 export function clickHouseTime(epochMs: number): string {
-  return new Date(epochMs).toISOString().replace('T', ' ').replace('Z', '');
+  const iso = new Date(epochMs).toISOString(); // 2026-11-22T15:00:00.000Z
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }
 
 /** Rows for a query with an `{ids:Array(String)}` parameter, run a few thousand ids at a time. */

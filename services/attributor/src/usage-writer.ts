@@ -2,7 +2,10 @@ import type { ClickHouseClient, Decoded, ProjectionRow } from '@tokenledger/infr
 import type { UsageEvent } from '@tokenledger/schemas';
 import { attributeUsage } from './attribute.js';
 import type { ConfigStore } from './config-store.js';
-import { usageFactRow } from './facts.js';
+import { USAGE_FACT_COLUMNS, usageFactValues, type UsageFactValues } from './facts.js';
+
+/** The client writes the column list as given: quoted, as `projection` is a keyword. */
+const INSERT_COLUMNS = USAGE_FACT_COLUMNS.map((column) => `\`${column}\``) as [string, ...string[]];
 
 /**
  * Writes the usage facts of a batch into each target projection, priced and attributed under
@@ -10,12 +13,15 @@ import { usageFactRow } from './facts.js';
  */
 export function usageFactWriter(clickhouse: ClickHouseClient, store: ConfigStore, targets: () => ProjectionRow[]) {
   return async (messages: Decoded<UsageEvent>[]): Promise<void> => {
-    const rows = targets().flatMap(({ projection, configVersion }) =>
-      messages.map(({ value, partition, offset }) => ({
-        ...usageFactRow(attributeUsage(value, store.compiledFor(value.tenant_id, configVersion)), value, { partition, offset }),
-        projection,
-      })),
-    );
-    if (rows.length > 0) await clickhouse.insert({ table: 'usage_facts', values: rows, format: 'JSONEachRow' });
+    const rows: UsageFactValues[] = [];
+    for (const { projection, configVersion } of targets()) {
+      for (const { value, partition, offset } of messages) {
+        const fact = attributeUsage(value, store.compiledFor(value.tenant_id, configVersion));
+        rows.push(usageFactValues(fact, value, { partition, offset }, projection));
+      }
+    }
+    if (rows.length > 0) {
+      await clickhouse.insert({ table: 'usage_facts', columns: INSERT_COLUMNS, values: rows, format: 'JSONCompactEachRow' });
+    }
   };
 }
