@@ -128,11 +128,16 @@ async function factCount(clickhouse: ClickHouseClient): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
+/** The attributor's own knobs (ATTRIBUTOR_*) set for the run, e.g. ATTRIBUTOR_PARTITIONS_CONCURRENTLY. */
+function attributorKnobs(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('ATTRIBUTOR_') && e[1] !== undefined));
+}
+
 /** (b) The attributor under a fresh consumer group, from start until every event is a fact. */
 async function throughAttributor(stack: BenchStack, clickhouse: ClickHouseClient, events: number, groupId: string): Promise<Pass> {
   await clickhouse.command({ query: 'TRUNCATE TABLE usage_facts' });
   const config = loadAttributorConfig({
-    ...stack.env, ATTRIBUTOR_HOST: '127.0.0.1', ATTRIBUTOR_PORT: String(await freePort()), ATTRIBUTOR_GROUP_ID: groupId,
+    ...stack.env, ...attributorKnobs(), ATTRIBUTOR_HOST: '127.0.0.1', ATTRIBUTOR_PORT: String(await freePort()), ATTRIBUTOR_GROUP_ID: groupId,
   });
   const deadline = performance.now() + 60_000 + events; // a minute, plus a millisecond per event
   return timePass(events, async (firstFacts) => {

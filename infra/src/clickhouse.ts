@@ -142,6 +142,29 @@ export async function migrate(client: ClickHouseClient, s: Pick<ClickHouseSettin
 
 /** ClickHouse DateTime64 text in UTC, e.g. `2026-11-22 15:00:00.000`. */
 export function clickHouseTime(epochMs: number): string {
+  if (!Number.isSafeInteger(epochMs)) return isoTime(epochMs);
+  // The date of the last day asked for is kept: a batch's times mostly fall on a few days.
+  const day = Math.floor(epochMs / MILLIS_PER_DAY);
+  if (day !== lastDay) {
+    lastDayText = isoTime(day * MILLIS_PER_DAY).slice(0, 10);
+    lastDay = day;
+  }
+  let rest = epochMs - day * MILLIS_PER_DAY;
+  const millis = rest % 1000;
+  rest = (rest - millis) / 1000;
+  const seconds = rest % 60;
+  rest = (rest - seconds) / 60;
+  const minutes = rest % 60;
+  const hours = (rest - minutes) / 60;
+  return `${lastDayText} ${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[seconds]}.${String(millis).padStart(3, '0')}`;
+}
+
+const MILLIS_PER_DAY = 86_400_000;
+const TWO_DIGITS = Array.from({ length: 60 }, (_, n) => String(n).padStart(2, '0'));
+let lastDay = Number.NaN;
+let lastDayText = '';
+
+function isoTime(epochMs: number): string {
   const iso = new Date(epochMs).toISOString(); // 2026-11-22T15:00:00.000Z
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }

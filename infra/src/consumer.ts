@@ -45,6 +45,8 @@ export interface BatchConsumerOptions<T> {
   metrics: Registry;
   fromBeginning?: boolean;
   partitionsConsumedConcurrently?: number;
+  /** Most bytes fetched per partition and request (the largest batch); 4 MiB unless given. */
+  maxBytesPerPartition?: number;
 }
 
 type DecodeResult<T> = { ok: true; decoded: Decoded<T> } | { ok: false; reason: string };
@@ -66,6 +68,19 @@ export function zodContract<T>(schema: z.ZodType<T>): ContractCheck<T> {
 export class RetryableError extends Error {
   override name = 'RetryableError';
 }
+
+/**
+ * The group moved on without this member (its session lapsed, or a rebalance took the
+ * partition): its uncommitted batch is redone by the partition's next owner (writes are
+ * idempotent), and kafkajs rejoins the group on its next heartbeat or fetch.
+ */
+function lostMembership(error: unknown): boolean {
+  const { type, cause } = error as { type?: string; cause?: { type?: string } };
+  return ['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP'].includes(type ?? cause?.type ?? '');
+}
+
+/** How often a batch still being written keeps the membership alive (kafkajs throttles to its heartbeatInterval). */
+const HEARTBEAT_DURING_BATCH_MS = 1_000;
 
 function isRegistryNotFound(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { status?: number }).status === 404;
@@ -99,7 +114,7 @@ export class BatchConsumer<T> {
       // A crashed member holds its partitions until this expires; retries heartbeat meanwhile.
       sessionTimeout: 15_000,
       heartbeatInterval: 3_000,
-      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytesPerPartition: o.maxBytesPerPartition ?? 4 * 1024 * 1024,
       maxWaitTimeInMs: 250,
     });
     const labelNames = ['consumer'];
@@ -122,8 +137,30 @@ export class BatchConsumer<T> {
     consumer.on(consumer.events.GROUP_JOIN, () => (this.healthy = true));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.healthy = false;
-      this.o.log.error({ event: 'consumer_crashed', consumer: this.o.name, err: payload.error }, 'consumer crashed');
+      this.o.log.error({ event: 'consumer_crashed', consumer: this.o.name, err: payload.error, restart: payload.restart }, 'consumer crashed');
+      // kafkajs restarts itself after retriable errors only; consuming must not stop for good.
+      if (!payload.restart && !this.stopping) void this.restartAfterCrash();
     });
+    await this.connectAndRun();
+  }
+
+  private async restartAfterCrash(): Promise<void> {
+    for (let attempt = 0; !this.stopping; attempt++) {
+      await new Promise((r) => setTimeout(r, Math.min(30_000, 1_000 * 2 ** attempt)));
+      if (this.stopping) return;
+      try {
+        await this.consumer.disconnect();
+        await this.connectAndRun();
+        this.o.log.warn({ event: 'consumer_restarted', consumer: this.o.name, attempt }, 'consumer restarted after a crash');
+        return;
+      } catch (error) {
+        this.o.log.error({ event: 'consumer_restart_failed', consumer: this.o.name, attempt, err: error }, 'consumer restart failed; retrying');
+      }
+    }
+  }
+
+  private async connectAndRun(): Promise<void> {
+    const { consumer } = this;
     await consumer.connect();
     await consumer.subscribe({ topic: this.o.topic, fromBeginning: this.o.fromBeginning ?? true });
     this.running = true;
@@ -156,13 +193,25 @@ export class BatchConsumer<T> {
       }
     }
     const context: BatchContext = { topic: batch.topic, partition: batch.partition, heartbeat };
-    await this.withRetry(async () => {
-      await this.o.deadLetters?.send(letters);
-      if (good.length > 0) await this.o.handle(good, context);
-    }, heartbeat, isRunning);
+    // A long write (a loaded machine, a slow ClickHouse) must not cost the group membership.
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_DURING_BATCH_MS);
+    try {
+      await this.withRetry(async () => {
+        await this.o.deadLetters?.send(letters);
+        if (good.length > 0) await this.o.handle(good, context);
+      }, heartbeat, isRunning);
+    } finally {
+      clearInterval(beat);
+    }
     if (!isRunning() || isStale()) return; // a rebalance took the partition: the new owner redoes it
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
-    await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    try {
+      await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    } catch (error) {
+      if (!lostMembership(error)) throw error;
+      this.o.log.warn({ event: 'commit_refused', consumer: this.o.name, partition: batch.partition, err: error }, 'membership lost before the commit: the batch is redone by the next owner, counted once');
+      return;
+    }
     resolveOffset(batch.lastOffset());
     for (const l of letters) this.deadLettered.inc({ consumer: this.o.name, reason: l.reason.split(':')[0] ?? 'unknown' });
     this.processed.inc({ consumer: this.o.name }, good.length);

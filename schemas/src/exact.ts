@@ -57,6 +57,8 @@ export function divideRoundHalfEven(numerator: bigint, denominator: bigint): big
  */
 export function splitExactly(total: bigint, weights: readonly number[] | readonly bigint[]): bigint[] {
   if (total < 0n) throw new RangeError('total must be non-negative');
+  // One positive weight takes everything: the common case, and no arithmetic needed.
+  if (weights.length === 1 && (typeof weights[0] === 'bigint' ? weights[0] > 0n : (weights[0] as number) > 0 && Number.isFinite(weights[0]))) return [total];
   const exactWeights = toExactWeights(weights);
   const weightSum = exactWeights.reduce((sum, weight) => sum + weight, 0n);
   if (weightSum === 0n) {
@@ -77,6 +79,12 @@ export function splitExactly(total: bigint, weights: readonly number[] | readonl
 }
 
 function toExactWeights(weights: readonly number[] | readonly bigint[]): bigint[] {
+  if (weights.every((weight) => typeof weight === 'bigint' || Number.isSafeInteger(weight))) {
+    return weights.map((weight) => {
+      if (weight < 0) throw new RangeError('weights must be non-negative');
+      return typeof weight === 'bigint' ? weight : BigInt(weight);
+    });
+  }
   const decimals = weights.map((weight): ScaledDecimal => {
     if (typeof weight === 'bigint') return { mantissa: weight, scale: 0 };
     const decimal = Number.isFinite(weight) ? parseScaledDecimal(String(weight)) : null;

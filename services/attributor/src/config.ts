@@ -7,6 +7,10 @@ export const attributorEnv = platformEnv.extend({
   ATTRIBUTOR_HOST: z.string().default('0.0.0.0'),
   /** Consumer group: instances sharing it split the usage topic's partitions. */
   ATTRIBUTOR_GROUP_ID: z.string().min(1).default('tokenledger-attributor'),
+  /** Partitions whose batches are decoded, priced and written at once: one computes while another's insert runs. */
+  ATTRIBUTOR_PARTITIONS_CONCURRENTLY: z.coerce.number().int().positive().default(2),
+  /** Most bytes fetched per partition and request: the largest batch, and so the largest insert. */
+  ATTRIBUTOR_MAX_BYTES_PER_PARTITION: z.coerce.number().int().positive().default(4 * 1024 * 1024),
 });
 
 export type AttributorConfig = z.infer<typeof attributorEnv>;

@@ -55,6 +55,8 @@ export async function startAttributor(config: AttributorConfig, deps: Attributor
     deadLetters,
     log,
     metrics,
+    partitionsConsumedConcurrently: config.ATTRIBUTOR_PARTITIONS_CONCURRENTLY,
+    maxBytesPerPartition: config.ATTRIBUTOR_MAX_BYTES_PER_PARTITION,
     // Every active projection gets the facts: the served one, and one a replay is building.
     handle: usageFactWriter(deps.clickhouse, store, () => projections.activeRows()),
   });
