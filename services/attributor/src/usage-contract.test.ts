@@ -99,9 +99,9 @@ describe('usage event contract after Avro decoding', () => {
         expect(verdict).toBe(usageEventSchema.safeParse(decoded).success);
         if (verdict) accepted++;
       }),
-      { numRuns: 3_000 },
+      { numRuns: 1_500 },
     );
-    expect(accepted).toBeGreaterThan(100); // both verdicts were exercised
+    expect(accepted).toBeGreaterThan(50); // both verdicts were exercised
   });
 
   it('names the field that makes an event poison', () => {
