@@ -14,6 +14,8 @@ export const ingestEnv = platformEnv.extend({
   INGEST_PRODUCE_MAX_BYTES: z.coerce.number().int().positive().default(1_000_000),
   /** Milliseconds to gather concurrent requests' events into one Kafka batch. */
   INGEST_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(2),
+  /** Runs the Kafka producer on its own thread, beside the one that parses and validates requests. */
+  INGEST_PRODUCER_THREAD: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });
 
 export type IngestConfig = z.infer<typeof ingestEnv>;

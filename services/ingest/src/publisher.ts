@@ -1,5 +1,5 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
-import { createIdempotentProducer } from '@tokenledger/infra';
+import { createIdempotentProducer } from '@tokenledger/infra/kafka';
 import { HttpError } from './errors.js';
 import { RememberingPartitioner } from './partitioner.js';
 
@@ -29,16 +29,48 @@ interface Pending {
  * one batch; every request resolves only when Kafka has acknowledged all of its messages.
  */
 export class Publisher {
-  private readonly producer: Producer;
+  private producer: Producer;
   private queue: Pending[] = [];
   private queuedMessages = 0;
   private timer: NodeJS.Timeout | undefined;
   private connected = false;
+  /** A new producer replacing one whose sequence numbers the broker refused (see renew). */
+  private renewing: Promise<void> | undefined;
+  private renewalFailed = false;
 
-  constructor(kafka: Kafka, private readonly options: PublisherOptions) {
-    this.producer = createIdempotentProducer(kafka, 1, RememberingPartitioner);
-    this.producer.on(this.producer.events.CONNECT, () => (this.connected = true));
-    this.producer.on(this.producer.events.DISCONNECT, () => (this.connected = false));
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: PublisherOptions,
+    private readonly onConnection: (connected: boolean) => void = () => {},
+  ) {
+    this.producer = this.createProducer();
+  }
+
+  private createProducer(): Producer {
+    const producer = createIdempotentProducer(this.kafka, 1, RememberingPartitioner);
+    producer.on(producer.events.CONNECT, () => this.onConnection((this.connected = true)));
+    producer.on(producer.events.DISCONNECT, () => this.onConnection((this.connected = false)));
+    return producer;
+  }
+
+  /**
+   * kafkajs never recovers an idempotent producer once the broker refuses its sequence numbers
+   * (a broker going down can cut off a produce request it had already written, which kafkajs
+   * then counts unsent): every later send fails the same way. A new producer gets a new producer
+   * id and fresh sequences. The failed sends were answered 503 and never acknowledged; a client's
+   * retry keeps its event ids, and downstream counts an event id once.
+   */
+  private renew(): void {
+    if (this.renewing) return;
+    const broken = this.producer;
+    this.producer = this.createProducer();
+    this.renewalFailed = false;
+    this.renewing = (async () => {
+      await broken.disconnect().catch(() => undefined);
+      await this.producer.connect();
+    })()
+      .catch(() => void (this.renewalFailed = true))
+      .finally(() => (this.renewing = undefined));
   }
 
   get isConnected(): boolean {
@@ -96,6 +128,8 @@ export class Publisher {
     chunks.push(chunk);
     let settled = 0;
     try {
+      if (this.renewalFailed) this.renew();
+      await this.renewing;
       for (const [index, topicMessages] of chunks.entries()) {
         await this.producer.sendBatch({
           acks: -1,
@@ -104,9 +138,16 @@ export class Publisher {
         while (settled < batch.length && lastChunkOf[settled]! <= index) batch[settled++]!.resolve();
       }
     } catch (error) {
+      if (refusesSequence(error)) this.renew();
       for (; settled < batch.length; settled++) batch[settled]!.reject(error as Error);
     }
   }
+}
+
+/** The broker no longer takes this producer's sequence numbers: only a new producer will do. */
+function refusesSequence(error: unknown): boolean {
+  const e = error as { type?: string; cause?: { type?: string } } | undefined;
+  return [e?.type, e?.cause?.type].some((type) => type === 'OUT_OF_ORDER_SEQUENCE_NUMBER' || type === 'UNKNOWN_PRODUCER_ID');
 }
 
 /** A message's share of a record batch: key, value and a generous bound on the record's framing. */

@@ -7,6 +7,7 @@ import { outcomeKind, usageKind, type EventKind } from './kinds.js';
 import { createIngestMetrics } from './metrics.js';
 import { Publisher } from './publisher.js';
 import { registerIngestRoutes } from './routes.js';
+import { ThreadPublisher } from './thread-publisher.js';
 import { isAvroWriter, WireEncoder } from './wire.js';
 
 export interface IngestDeps {
@@ -42,12 +43,15 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps): Promi
     if (!isAvroWriter(schema)) throw new Error(`schema ${schemaId} of ${kind.topic} is not an Avro schema`);
     encoders.set(kind.topic, new WireEncoder(schema, schemaId));
   }
-  const publisher = new Publisher(kafka, {
+  const publisherOptions = {
     timeoutMs: config.INGEST_PRODUCE_TIMEOUT_MS,
     lingerMs: config.INGEST_LINGER_MS,
     maxBatchMessages: 5_000,
     maxBatchBytes: config.INGEST_PRODUCE_MAX_BYTES,
-  });
+  };
+  const publisher = config.INGEST_PRODUCER_THREAD
+    ? new ThreadPublisher({ brokers: config.KAFKA_BROKERS, clientId: 'tokenledger-ingest', logLevel: log.level, options: publisherOptions }, log)
+    : new Publisher(kafka, publisherOptions);
   await publisher.start();
 
   const metrics = createMetricsRegistry('ingest');

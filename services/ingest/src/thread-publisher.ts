@@ -1,0 +1,138 @@
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '@tokenledger/infra';
+import { HttpError } from './errors.js';
+import type { PublisherOptions } from './publisher.js';
+
+/** What the producer thread is started with. */
+export interface ProducerThreadData {
+  brokers: string[];
+  clientId: string;
+  logLevel: string;
+  options: PublisherOptions;
+}
+
+/** One request's messages: keys, and values back to back in one transferred buffer. */
+export type ToThread =
+  | { type: 'publish'; id: number; topic: string; keys: string[]; values: ArrayBuffer; ends: Int32Array }
+  | { type: 'stop' };
+
+export type FromThread =
+  | { type: 'started' }
+  | { type: 'start_failed'; message: string }
+  | { type: 'connected'; connected: boolean }
+  | { type: 'settled'; id: number; error?: { message: string; name: string; status?: HttpError['statusCode']; retryAfterSeconds?: number | undefined } }
+  | { type: 'stopped' };
+
+const threadFile = fileURLToPath(new URL('./producer-thread.ts', import.meta.url));
+// The thread compiles its TypeScript through tsx's require hook (its ESM hooks crash workers at exit on Node 20).
+const tsxRegister = createRequire(import.meta.url).resolve('tsx/cjs/api');
+const bootstrap = `require(${JSON.stringify(tsxRegister)}).register(); require(${JSON.stringify(threadFile)});`;
+
+interface Pending {
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Publisher's interface, with the Publisher itself (kafkajs, batching, acks=all) on a worker
+ * thread. A request's messages cross as one buffer; its promise settles when the thread reports
+ * that Kafka acknowledged them all (or why not), so nothing is answered before the ack.
+ */
+export class ThreadPublisher {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private connected = false;
+  private started: Pending | undefined;
+  private stopped: (() => void) | undefined;
+
+  constructor(data: ProducerThreadData, private readonly log: Logger) {
+    this.worker = new Worker(bootstrap, { eval: true, execArgv: [], workerData: data });
+    this.worker.on('message', (message: FromThread) => this.receive(message));
+    this.worker.on('error', (error) => {
+      this.log.error({ event: 'producer_thread_failed', err: error }, 'producer thread failed');
+      this.fail(error);
+    });
+    this.worker.on('exit', (code) => {
+      this.fail(new Error(`producer thread exited (${code})`));
+      this.stopped?.();
+    });
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => (this.started = { resolve, reject }));
+  }
+
+  /** Flushes what is queued, disconnects the producer and ends the thread. */
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      this.stopped = resolve;
+      this.worker.postMessage({ type: 'stop' } satisfies ToThread);
+    });
+  }
+
+  publish(topic: string, messages: { key: string; value: Buffer }[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    let bytes = 0;
+    for (const m of messages) bytes += m.value.length;
+    const values = Buffer.allocUnsafeSlow(bytes);
+    const ends = new Int32Array(messages.length);
+    const keys: string[] = new Array<string>(messages.length);
+    let end = 0;
+    messages.forEach((m, i) => {
+      end += m.value.copy(values, end);
+      ends[i] = end;
+      keys[i] = m.key;
+    });
+    const id = this.nextId++;
+    const message: ToThread = { type: 'publish', id, topic, keys, values: values.buffer as ArrayBuffer, ends };
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage(message, [values.buffer as ArrayBuffer, ends.buffer as ArrayBuffer]);
+    });
+  }
+
+  private receive(message: FromThread): void {
+    switch (message.type) {
+      case 'started':
+        this.started?.resolve();
+        break;
+      case 'start_failed':
+        this.started?.reject(new Error(message.message));
+        break;
+      case 'connected':
+        this.connected = message.connected;
+        break;
+      case 'settled': {
+        const pending = this.pending.get(message.id);
+        this.pending.delete(message.id);
+        if (!message.error) pending?.resolve();
+        else pending?.reject(threadError(message.error));
+        break;
+      }
+      case 'stopped':
+        this.connected = false;
+        break;
+    }
+  }
+
+  /** The thread is gone: nothing it held was acknowledged to anyone, so every wait fails (503). */
+  private fail(error: Error): void {
+    this.connected = false;
+    this.started?.reject(error);
+    for (const pending of this.pending.values()) pending.reject(error);
+    this.pending.clear();
+  }
+}
+
+/** The thread's error as the route's error handler expects it: an HttpError keeps its status. */
+function threadError(error: NonNullable<Extract<FromThread, { type: 'settled' }>['error']>): Error {
+  if (error.status) return new HttpError(error.status, error.message, error.retryAfterSeconds);
+  return Object.assign(new Error(error.message), { name: error.name });
+}
