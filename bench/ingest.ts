@@ -66,6 +66,8 @@ interface Measured {
   records: number;
   kafka: ProducerPerfResult[];
   phases: HttpPhase[];
+  /** Whether the ingest ran its Kafka producer on its own thread (INGEST_PRODUCER_THREAD). */
+  producerThread: boolean;
   profile?: string;
 }
 
@@ -74,7 +76,9 @@ const warmupSeconds = (settings: BenchSettings): number => Math.min(3, ingestSec
 
 async function benchmarkIngest(stack: BenchStack, settings: BenchSettings): Promise<BenchReport> {
   const keys = devKeys(parseEnv(devKeysEnv, { TOKENLEDGER_DEV_TENANT: TENANT }));
-  const config = loadIngestConfig({ ...stack.env, INGEST_HOST: '127.0.0.1', INGEST_PORT: String(await freePort()) });
+  // The ingest's own knobs (INGEST_PRODUCER_THREAD, INGEST_LINGER_MS, ...) pass through from the environment.
+  const ingestKnobs = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('INGEST_')));
+  const config = loadIngestConfig({ ...ingestKnobs, ...stack.env, INGEST_HOST: '127.0.0.1', INGEST_PORT: String(await freePort()) });
   const ingest = await startIngest(config, { logger: stack.logger, keys: keyRingFor(keys), registry: stack.registry });
   try {
     const recordSizes = await recordSize(stack.registry);
@@ -99,7 +103,9 @@ async function benchmarkIngest(stack: BenchStack, settings: BenchSettings): Prom
     for (const batch of BATCHES) phases.push(await httpLoad(batch.size, settings.BENCH_CONCURRENCY ?? batch.concurrency));
     const kafkaAfter = await producerPerf(records);
     progress(`ProducerPerformance: ${count(kafkaAfter.recordsPerSec)} records/s`);
-    const measured: Measured = { recordSize: recordSizes, records, kafka: [kafkaBefore, kafkaAfter], phases };
+    const measured: Measured = {
+      recordSize: recordSizes, records, kafka: [kafkaBefore, kafkaAfter], phases, producerThread: config.INGEST_PRODUCER_THREAD,
+    };
 
     if (settings.BENCH_PROFILE) {
       const largest = BATCHES[BATCHES.length - 1]!;
@@ -126,6 +132,7 @@ function report(settings: BenchSettings, m: Measured): BenchReport {
     configuration: [
       `Record: a typical usage event is ${value} bytes in Confluent wire format (Avro through the registry), its key \`tenant/run_id\` ${key} bytes. ProducerPerformance sends unkeyed ${value}-byte records.`,
       `Both producers: acks=all, idempotent, one broker (KRaft), topics of 6 partitions. Kafka runs ${count(m.records)} records per run, before and after the HTTP phases; the reference is their mean.`,
+      `Ingest: Kafka producer ${m.producerThread ? 'on its own worker thread' : 'on the HTTP thread'} (INGEST_PRODUCER_THREAD=${m.producerThread}).`,
       `HTTP: POST /v1/usage, JSON array, Bearer ingest key, keep-alive fetch from a separate Node process; ${oneDecimal(warmupSeconds(settings))} s warm-up, then ${ingestSeconds(settings)} s measured per batch size; events counted from 202 answers completed in the window.`,
       describeFleet(usagePayloads(20_000, 1)),
       'Everything (broker, registry, ingest, load client, Kafka’s producer) shares this machine’s cores.',
