@@ -146,11 +146,14 @@ describe('parseBatch', () => {
   });
 
   it('answers 400 for invalid UTF-8', async () => {
-    const body = Buffer.concat([Buffer.from('[{"model":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}]')]);
-    for (const type of ['application/json', 'application/x-ndjson']) {
-      const error = await httpErrorOf(() => parseBatch(body, type));
-      expect(error.statusCode).toBe(400);
-      expect(error.message).toBe('body is not valid UTF-8');
+    // A broken sequence, an encoded surrogate (CESU-8), an overlong slash, a truncated last character.
+    for (const bad of [[0xc3, 0x28, 0xff], [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0xe2, 0x82]]) {
+      const body = Buffer.concat([Buffer.from('[{"model":"'), Buffer.from(bad), Buffer.from('"}]')]);
+      for (const type of ['application/json', 'application/x-ndjson']) {
+        const error = await httpErrorOf(() => parseBatch(body, type));
+        expect(error.statusCode).toBe(400);
+        expect(error.message).toBe('body is not valid UTF-8');
+      }
     }
   });
 
