@@ -11,6 +11,8 @@ export default defineConfig({
           name: 'unit',
           include: ['{schemas,infra,services/*}/src/**/*.test.ts', 'test/**/*.test.ts'],
           exclude: ['**/*.integration.test.ts', '**/*.fault.test.ts', '**/node_modules/**'],
+          // Property tests run hundreds of cases: a shared, loaded machine must not fail them on time.
+          testTimeout: 60_000,
         },
       },
       {

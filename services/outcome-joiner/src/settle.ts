@@ -32,6 +32,9 @@ interface Progress {
 
 type IdsByTenant = Map<string, Set<string>>;
 
+/** Changed runs (and outcomes) recomputed together: bounds a pass's memory. */
+const CHANGES_PER_SLICE = 10_000;
+
 function addAll(target: IdsByTenant, rows: { tenant_id: string; ids: string[] }[]): void {
   for (const { tenant_id, ids } of rows) {
     const set = target.get(tenant_id) ?? new Set<string>();
@@ -158,15 +161,22 @@ export class Settler {
     let outcomeCount = 0;
     let noOutcomeCount = 0;
     for (const tenantId of new Set([...runs.keys(), ...outcomes.keys()])) {
-      const changes = { tenantId, runIds: [...(runs.get(tenantId) ?? [])], outcomeIds: [...(outcomes.get(tenantId) ?? [])] };
-      const result = await recompute(store, changes, o.humanRateNanoPerHour);
-      if (result.outcomes.length > 0) {
-        const rows = result.outcomes.map((fact) => outcomeFactRow(fact, projection));
-        await o.clickhouse.insert({ table: 'outcome_facts', values: rows, format: 'JSONEachRow' });
+      const runIds = [...(runs.get(tenantId) ?? [])];
+      const outcomeIds = [...(outcomes.get(tenantId) ?? [])];
+      // In slices, so a pass over a whole new projection (a replay of millions of calls) holds
+      // one slice's calls in memory at a time; an outcome touched by two slices is recomputed
+      // twice, to the same fact.
+      for (let at = 0; at < Math.max(runIds.length, outcomeIds.length); at += CHANGES_PER_SLICE) {
+        const changes = { tenantId, runIds: runIds.slice(at, at + CHANGES_PER_SLICE), outcomeIds: outcomeIds.slice(at, at + CHANGES_PER_SLICE) };
+        const result = await recompute(store, changes, o.humanRateNanoPerHour);
+        if (result.outcomes.length > 0) {
+          const rows = result.outcomes.map((fact) => outcomeFactRow(fact, projection));
+          await o.clickhouse.insert({ table: 'outcome_facts', values: rows, format: 'JSONEachRow' });
+        }
+        outcomeCount += result.outcomes.length;
+        const claimedRuns = new Set(result.outcomes.flatMap((fact) => fact.run_ids));
+        noOutcomeCount += await this.settleNoOutcome(store, projection, tenantId, claimedRuns, result.runsWithoutOutcome, clockNow);
       }
-      outcomeCount += result.outcomes.length;
-      const claimedRuns = new Set(result.outcomes.flatMap((fact) => fact.run_ids));
-      noOutcomeCount += await this.settleNoOutcome(store, projection, tenantId, claimedRuns, result.runsWithoutOutcome, clockNow);
     }
     await o.clickhouse.insert({
       table: 'joiner_progress',
