@@ -211,7 +211,11 @@ export function validateUsage(raw: unknown): ValidationResult<ValidatedUsage> {
  * normalized content (see deriveEventId); run_id falls back to trace_id, then to event_id.
  */
 export function normalizeUsage(usage: ValidatedUsage, envelope: Envelope): UsageEvent {
-  const content = {
+  const runId = usage.run_id ?? usage.trace_id ?? null;
+  const event = {
+    tenant_id: envelope.tenantId,
+    received_at: envelope.receivedAt,
+    event_id: usage.event_id ?? '',
     occurred_at: usage.occurred_at,
     provider: usage.provider,
     model: usage.model,
@@ -221,7 +225,7 @@ export function normalizeUsage(usage: ValidatedUsage, envelope: Envelope): Usage
     cached_input_tokens: usage.cached_input_tokens,
     cache_write_tokens: usage.cache_write_tokens,
     reasoning_tokens: usage.reasoning_tokens,
-    run_id: usage.run_id ?? usage.trace_id ?? null,
+    run_id: runId,
     trace_id: usage.trace_id ?? null,
     span_id: usage.span_id ?? null,
     parent_span_id: usage.parent_span_id ?? null,
@@ -242,14 +246,13 @@ export function normalizeUsage(usage: ValidatedUsage, envelope: Envelope): Usage
     latency_ms: usage.latency_ms ?? null,
     reported_cost_usd: usage.reported_cost_usd ?? null,
   };
-  const eventId = usage.event_id ?? deriveEventId({ tenant_id: envelope.tenantId, ...content });
-  return {
-    tenant_id: envelope.tenantId,
-    received_at: envelope.receivedAt,
-    event_id: eventId,
-    ...content,
-    run_id: content.run_id ?? eventId,
-  };
+  if (usage.event_id == null) {
+    // The derived id covers the normalized content: tenant included, event_id and received_at not.
+    const { event_id: _eventId, received_at: _receivedAt, ...content } = event;
+    event.event_id = deriveEventId(content);
+  }
+  event.run_id ??= event.event_id;
+  return event as UsageEvent;
 }
 
 const ANTHROPIC_HINT = "Anthropic's input_tokens excludes cache tokens: add them in, or send its usage object as `usage`";
