@@ -32,7 +32,7 @@ const STAGES: Stage[] = [
   { label: 'contract check after decoding (checkUsageEvent)', functionName: 'checkUsageEvent' },
   { label: 'pricing and attribution (attributeUsage)', functionName: 'attributeUsage' },
   { label: 'fact rows (usageFactValues)', functionName: 'usageFactValues' },
-  { label: 'ClickHouse insert, client side: JSONCompactEachRow encoding (insert)', functionName: 'insert', file: '@clickhouse/client' },
+  { label: 'ClickHouse insert (insertEncoded)', functionName: 'insertEncoded' },
 ];
 
 export const attributorBenchmark: Benchmark = {

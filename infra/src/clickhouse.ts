@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import { z } from 'zod';
@@ -138,6 +139,21 @@ export async function migrate(client: ClickHouseClient, s: Pick<ClickHouseSettin
     count++;
   }
   return count;
+}
+
+/**
+ * Inserts rows the caller encoded already, as lines of `format` (e.g. JSONCompactEachRow, one
+ * `JSON.stringify` per row), in one INSERT statement: rows can be encoded as they are made, so
+ * the objects they were made from die young instead of living until the whole batch is sent.
+ * `columns` are quoted here.
+ */
+export async function insertEncoded(client: ClickHouseClient, table: string, columns: readonly string[], format: string, lines: readonly string[]): Promise<void> {
+  if (lines.length === 0) return;
+  const query = `INSERT INTO ${table} (${columns.map((column) => `\`${column}\``).join(', ')}) FORMAT ${format}`;
+  const result = await client.exec({ query, values: Readable.from([`${lines.join('\n')}\n`]) });
+  for await (const _ of result.stream) {
+    // An INSERT answers nothing; the response is read to its end to release the connection.
+  }
 }
 
 /** ClickHouse DateTime64 text in UTC, e.g. `2026-11-22 15:00:00.000`. */
