@@ -27,10 +27,12 @@ const BATCHES = [
 /** The ingest's steps, for the profile. */
 const STAGES: Stage[] = [
   { label: 'request body: UTF-8 decode, strict JSON parse (parseBatch)', functionName: 'parseBatch', file: 'services/ingest/' },
-  { label: 'validation: zod input schema (validateUsage)', functionName: 'validateUsage' },
+  { label: 'validation: fast path, zod when unsure (validateUsage)', functionName: 'validateUsage' },
   { label: 'normalization (normalizeUsage)', functionName: 'normalizeUsage' },
   { label: '… of which derived event ids: sha256 of canonical JSON (deriveEventId)', functionName: 'deriveEventId' },
-  { label: 'Avro encoding (registry.encode)', functionName: 'encode', file: 'confluent-schema-registry/' },
+  { label: 'Avro encoding, Confluent wire format (WireEncoder)', functionName: 'encode', file: 'services/ingest/src/wire' },
+  { label: 'hand-over to the producer thread (ThreadPublisher.publish)', functionName: 'publish', file: 'services/ingest/src/thread-publisher' },
+  // With INGEST_PRODUCER_THREAD=false kafkajs runs here; otherwise on the producer thread, which this profile does not see.
   { label: 'kafkajs: partitioning, grouping (createProducerRequests)', functionName: 'createProducerRequests' },
   { label: 'kafkajs: produce request encoding (record batches)', functionName: '', file: 'kafkajs/src/protocol/requests/produce/' },
 ];

@@ -45,6 +45,8 @@ export class ThreadPublisher {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private connected = false;
+  /** Why the thread is gone, once it is: later publishes fail at once rather than wait for nothing. */
+  private gone: Error | undefined;
   private started: Pending | undefined;
   private stopped: (() => void) | undefined;
 
@@ -71,6 +73,7 @@ export class ThreadPublisher {
 
   /** Flushes what is queued, disconnects the producer and ends the thread. */
   stop(): Promise<void> {
+    if (this.gone) return Promise.resolve();
     return new Promise((resolve) => {
       this.stopped = resolve;
       this.worker.postMessage({ type: 'stop' } satisfies ToThread);
@@ -79,6 +82,7 @@ export class ThreadPublisher {
 
   publish(topic: string, messages: { key: string; value: Buffer }[]): Promise<void> {
     if (messages.length === 0) return Promise.resolve();
+    if (this.gone) return Promise.reject(this.gone);
     let bytes = 0;
     for (const m of messages) bytes += m.value.length;
     const values = Buffer.allocUnsafeSlow(bytes);
@@ -124,6 +128,7 @@ export class ThreadPublisher {
 
   /** The thread is gone: nothing it held was acknowledged to anyone, so every wait fails (503). */
   private fail(error: Error): void {
+    this.gone ??= error;
     this.connected = false;
     this.started?.reject(error);
     for (const pending of this.pending.values()) pending.reject(error);
