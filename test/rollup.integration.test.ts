@@ -31,6 +31,11 @@ interface Fact {
   nanos: bigint;
   unpriced?: boolean;
   input?: number;
+  /** Run, step, attempt and status of the call (default: a run of its own, one ok attempt). */
+  run?: string;
+  step?: string;
+  attempt?: number;
+  status?: string;
 }
 
 /** A usage_facts row as the attributor writes it (the columns the api reads). */
@@ -38,7 +43,7 @@ function row(tenantId: string, projection: number, f: Fact) {
   const first = f.split ? (f.nanos * 6n) / 10n : f.nanos;
   return {
     tenant_id: tenantId, projection, event_id: f.event_id, occurred_at: clickHouseTime(f.occurred_at), received_at: clickHouseTime(f.occurred_at),
-    provider: f.model.split('-')[0], model: f.model, operation: 'chat', run_id: `run-${f.event_id.slice(0, 6)}`, step: 's', attempt: 1, status: 'ok',
+    provider: f.model.split('-')[0], model: f.model, operation: 'chat', run_id: f.run ?? `run-${f.event_id.slice(0, 6)}`, step: f.step ?? 's', attempt: f.attempt ?? 1, status: f.status ?? 'ok',
     workflow: `wf-${f.project}`, agent: 'agent', user_id: 'u1', input_tokens: f.input ?? 100, output_tokens: 10, cached_input_tokens: 5, reasoning_tokens: 1,
     cost_usd: nanosToDecimal(f.nanos), price_status: f.unpriced ? 'unpriced' : 'priced', attribution_tier: f.project === '(unattributed)' ? 'unattributed' : 'explicit',
     'alloc.project': f.split ? [f.project, f.split] : [f.project],
@@ -69,6 +74,24 @@ function fleet(prefix: string, n: number): Fact[] {
   }));
 }
 
+/**
+ * Runs of several calls (3 steps, some retried, some failed) spread over up to 9 hours, so ranges
+ * cut through them; costs tie often, so the order by run id counts.
+ */
+function runFleet(prefix: string, runs: number): Fact[] {
+  return Array.from({ length: runs }, (_, r) => Array.from({ length: 3 + (r % 4) }, (_, c) => ({
+    event_id: `${prefix}-${r}-${c}`,
+    occurred_at: t0 + Math.floor((r * 70 * H) / runs) + c * (r % 3) * 1_800_000 + (r % 7),
+    model: models[(r + c) % 3]!,
+    project: projects[r % 4]!,
+    nanos: 1_000_000_000n * BigInt(1 + ((r * c) % 3)),
+    run: `${prefix}-run-${r % 50}-${Math.floor(r / 50)}`,
+    step: `s${c % 3}`,
+    attempt: 1 + Math.floor(c / 3),
+    status: (r + c) % 11 === 0 ? 'error' : 'ok',
+  }))).flat();
+}
+
 const ranges = [
   ['whole', `from=${new Date(t0 - 24 * H).toISOString()}&to=${new Date(t0 + 96 * H).toISOString()}`],
   ['odd edges', `from=${new Date(t0 + 5 * H + 1_234).toISOString()}&to=${new Date(t0 + 50 * H + 777).toISOString()}`],
@@ -78,6 +101,8 @@ const spendQueries = [
   'group_by=project&interval=day', 'group_by=project,model&interval=hour', 'group_by=model,provider', 'group_by=team,capex_class,cost_center&interval=week',
   'group_by=workflow,agent,attribution_tier&interval=month', 'group_by=investment', '',
 ];
+
+const topRunsQueries = ['by=retry_tax&limit=7', 'by=retry_tax&limit=500', 'by=cost&limit=3', 'by=cost&limit=500'];
 
 /** Rows sorted by every field, so groups tied on cost compare regardless of their order. */
 function canonical(json: Record<string, unknown>): unknown {
@@ -94,10 +119,11 @@ async function expectSameAnswers(what: string): Promise<void> {
       expect(a.status, `${what}: ${name}: ${path}: ${a.text}`).toBe(200);
       expect(canonical(a.json), `${what}: ${name}: ${path}`).toEqual(canonical(b.json));
     }
-    const path = `/v1/waste?${range}`;
-    const [a, b] = await Promise.all([rolled.get(path, tenant.query), live.get(path, tenant.query)]);
-    expect(a.status, `${what}: ${path}: ${a.text}`).toBe(200);
-    expect(a.json, `${what}: ${name}: ${path}`).toEqual(b.json);
+    for (const path of [`/v1/waste?${range}`, ...topRunsQueries.map((q) => `/v1/top-runs?${q}&${range}`)]) {
+      const [a, b] = await Promise.all([rolled.get(path, tenant.query), live.get(path, tenant.query)]);
+      expect(a.status, `${what}: ${path}: ${a.text}`).toBe(200);
+      expect(a.json, `${what}: ${name}: ${path}`).toEqual(b.json);
+    }
   }
 }
 
@@ -112,7 +138,7 @@ beforeAll(async () => {
   // The job runs only when the test says so (runOnce); facts are rolled up as soon as written.
   rolled = await startTestApi({ ...env, API_GOVERNANCE_EVALUATOR: 'false', API_ROLLUP_INTERVAL_MS: '3600000', API_ROLLUP_VISIBILITY_LAG_MS: '0' }, clickhouse, keys);
   live = await startTestApi({ ...env, API_GOVERNANCE_EVALUATOR: 'false', API_ROLLUP: 'false', API_ROLLUP_READ: 'false' }, clickhouse, keys);
-  await write(tenant.tenantId, 1, fleet('e', 400));
+  await write(tenant.tenantId, 1, [...fleet('e', 400), ...runFleet('r', 300)]);
   await write(other.tenantId, 1, fleet('o', 50));
 });
 
@@ -154,6 +180,33 @@ describe('hourly usage rollup', () => {
     await expectSameAnswers('late and rewritten, rolled up');
     const spend = await rolled.get(`/v1/spend?group_by=model&${ranges[0][1]}`, tenant.query);
     expect((spend.json.rows as { model: string }[]).map((r) => r.model)).toContain('omega-9');
+  });
+
+  it('ranks runs exactly when a rolled-up run gets a late retry, a redelivered call and an outcome', async () => {
+    await rolled.api.rollup!.runOnce();
+    const runs = runFleet('r', 300);
+    const target = runs.find((f) => f.run === 'r-run-3-0')!;
+    // Redelivered calls of many runs, a late retry of one step (its first attempt turns retry tax),
+    // and a late call far after the run that stretches it across the ranges' ends.
+    await write(tenant.tenantId, 1, [
+      ...runs.filter((_, i) => i % 13 === 0),
+      { ...target, event_id: 'r-late-retry', attempt: 9, nanos: 7n, occurred_at: target.occurred_at + 1 },
+      { ...target, event_id: 'r-late-far', nanos: 3n, occurred_at: t0 + 60 * H },
+    ]);
+    // Two rows of one outcome claiming the run: the later one (accepted) is its state.
+    const outcome = (status: string, computedAt: number) => ({
+      tenant_id: tenant.tenantId, projection: 1, outcome_id: 'out-1', outcome_type: 'ticket_resolved', status,
+      occurred_at: clickHouseTime(t0 + 30 * H), first_occurred_at: clickHouseTime(t0 + 30 * H), event_count: 1, run_ids: ['r-run-3-0'],
+      calls: 1, attempts: 1, cost_usd: '1', retry_tax_usd: '0', computed_at: clickHouseTime(computedAt),
+    });
+    await clickhouse.insert({ table: 'outcome_facts', values: [outcome('rejected', t0), outcome('accepted', t0 + 1)], format: 'JSONEachRow' });
+    await expectSameAnswers('late calls not yet rolled up');
+    await rolled.api.rollup!.runOnce();
+    await expectSameAnswers('late calls rolled up');
+    const top = await rolled.get(`/v1/top-runs?by=cost&limit=500&${ranges[0][1]}`, tenant.query);
+    const run = (top.json.rows as { run_id: string; outcome_status: string | null; last_at: string }[]).find((r) => r.run_id === 'r-run-3-0');
+    expect(run).toEqual(expect.objectContaining({ outcome_status: 'accepted', last_at: new Date(t0 + 60 * H).toISOString().replace('.000', '') }));
+    expect(await count('run_totals WHERE tenant_id = {t:String}', { t: tenant.tenantId })).toBeGreaterThan(300);
   });
 
   it('keeps tenants apart', async () => {

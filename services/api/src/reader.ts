@@ -1,7 +1,8 @@
 import { clickHouseTime, type ClickHouseClient } from '@tokenledger/infra';
 import type { Range } from './params.js';
-import { usageWatermark } from './rollup/usage-hourly-job.js';
-import { wholeHours } from './rollup/usage-hourly-sql.js';
+import { runTotalsName } from './rollup/run-totals-sql.js';
+import { rollupWatermark } from './rollup/usage-hourly-job.js';
+import { usageHourlyName, wholeHours } from './rollup/usage-hourly-sql.js';
 
 /**
  * Reads for one request: every query is bound to the caller's tenant and the served projection
@@ -27,7 +28,12 @@ export class Reader {
 
   /** How far the hourly usage rollup has read the served projection; null before its first pass. */
   async usageRollupWatermark(): Promise<string | null> {
-    return this.rollups ? usageWatermark(this.clickhouse, this.projection) : null;
+    return this.rollups ? rollupWatermark(this.clickhouse, usageHourlyName, this.projection) : null;
+  }
+
+  /** How far the per-run rollup (run_totals) has read the served projection; null before its first pass. */
+  async runRollupWatermark(): Promise<string | null> {
+    return this.rollups ? rollupWatermark(this.clickhouse, runTotalsName, this.projection) : null;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { type ClickHouseClient, type Logger, type ProjectionRow } from '@tokenledger/infra';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { chunk } from './hours.js';
+import { rollUpRunsSql, runTotalsName } from './run-totals-sql.js';
 import { rollUpHoursSql, usageHourlyName } from './usage-hourly-sql.js';
 
 export interface UsageRollupOptions {
@@ -12,6 +13,8 @@ export interface UsageRollupOptions {
   intervalMs: number;
   /** Hours recomputed per INSERT. */
   hoursPerInsert: number;
+  /** Facts read per INSERT when recomputing runs (the dirty runs are split by hash to stay under it). */
+  runFactsPerInsert?: number;
   log: Logger;
   metrics: Registry;
 }
@@ -20,10 +23,14 @@ export interface RollupPass {
   projection: number;
   hours: number;
   writtenUntil: string;
+  /** The per-run rollup (run_totals): runs recomputed, and its new watermark. */
+  runs: number;
+  runsWrittenUntil: string;
 }
 
 /**
- * Keeps usage_hourly current (infra/migrations/0009_usage_hourly.sql). Each pass, per
+ * Keeps usage_hourly current (infra/migrations/0009_usage_hourly.sql), and run_totals
+ * (0010_run_totals.sql) the same way with its own watermark (see runsPassFor). Each pass, per
  * projection: takes the watermark W' = now − visibility lag, finds the hours with a fact written
  * in (W, W'], recomputes each from the deduplicated facts under version W' (µs), records their
  * version, then records W'. A crash before that record leaves W: those hours stay "written
@@ -49,7 +56,7 @@ export class UsageRollup {
       labelNames: ['rollup', 'projection'], registers,
     });
     this.passSeconds = new Histogram({ name: 'tokenledger_rollup_pass_seconds', help: 'Time per rollup pass', labelNames: ['rollup'], buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120], registers });
-    this.hoursRolled = new Counter({ name: 'tokenledger_rollup_hours_total', help: 'Tenant-hours recomputed', labelNames: ['rollup'], registers });
+    this.hoursRolled = new Counter({ name: 'tokenledger_rollup_hours_total', help: 'Tenant-hours (usage_hourly) or runs (run_totals) recomputed', labelNames: ['rollup'], registers });
   }
 
   get isHealthy(): boolean {
@@ -81,7 +88,12 @@ export class UsageRollup {
   runOnce(): Promise<RollupPass[]> {
     const pass = this.queue.then(async () => {
       const done: RollupPass[] = [];
-      for (const row of this.o.projections()) if (row.state === 'serving') done.push(await this.passFor(row.projection));
+      for (const row of this.o.projections()) {
+        if (row.state !== 'serving') continue;
+        const hours = await this.passFor(row.projection);
+        const runs = await this.runsPassFor(row.projection);
+        done.push({ ...hours, runs: runs.runs, runsWrittenUntil: runs.writtenUntil });
+      }
       return done;
     });
     this.queue = pass.catch(() => undefined);
@@ -92,18 +104,53 @@ export class UsageRollup {
     return (await this.o.clickhouse.query({ query, query_params: params, format: 'JSONEachRow' })).json<T>();
   }
 
-  private async passFor(projection: number): Promise<RollupPass> {
-    const { o } = this;
-    const stopTimer = this.passSeconds.startTimer({ rollup: usageHourlyName });
-    const [progress] = await this.rows<{ written_until: string; rolled: string }>(
-      `SELECT toString(max(written_until)) AS written_until, count() AS rolled FROM rollup_progress
-       WHERE name = {name:String} AND projection = {projection:UInt32}`, { name: usageHourlyName, projection },
-    );
-    const from = progress && progress.rolled !== '0' ? progress.written_until : '1970-01-01 00:00:00.000000';
+  /** A rollup's pass window: from its watermark (the epoch before its first pass) to now − lag, and that as a version (µs). */
+  private async window(name: string, projection: number): Promise<{ from: string; until: string; version: string }> {
+    const from = (await rollupWatermark(this.o.clickhouse, name, projection)) ?? '1970-01-01 00:00:00.000000';
     const [{ until, version }] = (await this.rows<{ until: string; version: string }>(
       `SELECT toString(now64(6) - toIntervalMillisecond({lag:UInt32})) AS until,
-              toUnixTimestamp64Micro(now64(6) - toIntervalMillisecond({lag:UInt32})) AS version`, { lag: o.visibilityLagMs },
+              toUnixTimestamp64Micro(now64(6) - toIntervalMillisecond({lag:UInt32})) AS version`, { lag: this.o.visibilityLagMs },
     )) as [{ until: string; version: string }];
+    return { from, until, version };
+  }
+
+  /**
+   * run_totals (infra/migrations/0010_run_totals.sql): every run with a fact written in (W, W']
+   * recomputed from all its deduplicated calls under version W', then W' recorded; a crash
+   * before that leaves W, so readers compute those runs live and the next pass redoes them.
+   */
+  private async runsPassFor(projection: number): Promise<{ runs: number; writtenUntil: string }> {
+    const { o } = this;
+    const stopTimer = this.passSeconds.startTimer({ rollup: runTotalsName });
+    const { from, until, version } = await this.window(runTotalsName, projection);
+    const dirty = await this.rows<{ tenant_id: string; facts: string; runs: string }>(
+      `SELECT tenant_id, count() AS facts, uniqExact(run_id) AS runs FROM usage_facts
+       WHERE projection = {projection:UInt32}
+         AND written_at > toDateTime64({from:String}, 6) AND written_at <= toDateTime64({until:String}, 6)
+       GROUP BY tenant_id`, { projection, from, until },
+    );
+    let runs = 0;
+    for (const { tenant_id: tenant, facts, runs: tenantRuns } of dirty) {
+      const parts = Math.max(1, Math.ceil(Number(facts) / (o.runFactsPerInsert ?? 2_000_000)));
+      for (let part = 0; part < parts; part++) {
+        await o.clickhouse.command({ query: rollUpRunsSql, query_params: { tenant, projection, version, from, until, parts, part } });
+      }
+      runs += Number(tenantRuns);
+    }
+    await o.clickhouse.insert({
+      table: 'rollup_progress', values: [{ name: runTotalsName, projection, written_until: until }], format: 'JSONEachRow',
+    });
+    this.hoursRolled.inc({ rollup: runTotalsName }, runs);
+    this.lag.set({ rollup: runTotalsName, projection: String(projection) }, (Date.now() - Date.parse(`${until.replace(' ', 'T')}Z`)) / 1000);
+    const seconds = stopTimer();
+    if (runs > 0) o.log.info({ event: 'rollup_pass', rollup: runTotalsName, projection, runs, written_until: until, seconds }, 'rolled up runs');
+    return { runs, writtenUntil: until };
+  }
+
+  private async passFor(projection: number): Promise<{ projection: number; hours: number; writtenUntil: string }> {
+    const { o } = this;
+    const stopTimer = this.passSeconds.startTimer({ rollup: usageHourlyName });
+    const { from, until, version } = await this.window(usageHourlyName, projection);
     const dirty = await this.rows<{ tenant_id: string; hours: string[] }>(
       `SELECT tenant_id, arraySort(groupUniqArray(toString(toStartOfHour(occurred_at)))) AS hours FROM usage_facts
        WHERE projection = {projection:UInt32}
@@ -133,12 +180,12 @@ export class UsageRollup {
   }
 }
 
-/** The watermark of the usage rollup for a projection, or null when it has never run for it. */
-export async function usageWatermark(clickhouse: ClickHouseClient, projection: number): Promise<string | null> {
+/** The watermark of a rollup (its name in rollup_progress) for a projection, or null when it has never run for it. */
+export async function rollupWatermark(clickhouse: ClickHouseClient, name: string, projection: number): Promise<string | null> {
   const [row] = await (await clickhouse.query({
     query: `SELECT toString(max(written_until)) AS written_until, count() AS rolled FROM rollup_progress
             WHERE name = {name:String} AND projection = {projection:UInt32}`,
-    query_params: { name: usageHourlyName, projection },
+    query_params: { name, projection },
     format: 'JSONEachRow',
   })).json<{ written_until: string; rolled: string }>();
   return row && row.rolled !== '0' ? row.written_until : null;

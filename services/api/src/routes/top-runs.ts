@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { decimalToNanos, nanosToDecimal } from '@tokenledger/schemas';
 import { rangeFields } from '../params.js';
 import { rangeParams } from '../reader.js';
+import { liveRunsSql, rolledTopRunsSql, runTotalsSelect } from '../rollup/run-totals-sql.js';
 import { defineRoute } from '../route.js';
 
 const query = z.strictObject({
@@ -19,7 +21,32 @@ const row = z.object({
   outcome_status: z.string().nullable().describe('Status of the latest outcome claiming the run, if any'),
 });
 
-/** The runs that cost most, or wasted most on retries: where to look first. */
+/** A run's totals over its calls in range, as runTotalsSelect returns them. */
+interface RunTotals { r_run: string; r_first: string; r_last: string; r_calls: string; r_cost: string; r_tax: string }
+
+/** The runs in range with the highest `order`, then by run id (byte order, as ClickHouse sorts). */
+function topOf(runs: RunTotals[], order: 'r_cost' | 'r_tax', limit: number): RunTotals[] {
+  const keyed = runs.map((r) => ({ r, key: decimalToNanos(r[order]), id: Buffer.from(r.r_run) }));
+  keyed.sort((a, b) => (a.key === b.key ? Buffer.compare(a.id, b.id) : a.key > b.key ? -1 : 1));
+  return keyed.slice(0, limit).map(({ r }) => r);
+}
+
+const inRange = `tenant_id = {tenant:String} AND projection = {projection:UInt32}
+  AND occurred_at >= {from:DateTime64(3)} AND occurred_at < {to:DateTime64(3)}`;
+
+/** Canonical decimal text (no trailing zeros), as toString of a ClickHouse Decimal gives it. */
+const canonical = (usd: string) => nanosToDecimal(decimalToNanos(usd));
+
+/** RFC 3339 (seconds) of a ClickHouse DateTime64 text. */
+const rfc3339 = (t: string) => `${t.slice(0, 19).replace(' ', 'T')}Z`;
+
+/**
+ * The runs that cost most, or wasted most on retries, over their calls in [from, to): where to
+ * look first. Runs wholly inside the range and unchanged since the per-run rollup's watermark
+ * come from run_totals; the rest (runs crossing the range's ends, runs written since) are
+ * computed live from the facts; the two top lists are merged. Outcome status is read for the
+ * runs returned only.
+ */
 export const topRunsRoute = defineRoute({
   method: 'GET',
   path: '/v1/top-runs',
@@ -29,32 +56,41 @@ export const topRunsRoute = defineRoute({
   query,
   response: z.object({ rows: z.array(row) }),
   async handler({ reader, query: q, range }) {
-    const rows = await reader.rows<{ run_id: string; cost_usd: string; retry_tax_usd: string; calls: string; first_at: string; last_at: string; outcome_status: string }>(
-      // Aliases differ from column names: in ClickHouse an alias replaces the column it shadows.
-      `SELECT u.run_id AS run_id, toString(sum(call_cost)) AS cost_usd,
-              toString(sumIf(call_cost, u.status != 'ok' OR attempt < step_max_attempt)) AS retry_tax_usd,
-              count() AS calls,
-              formatDateTime(min(occurred_at), '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS first_at,
-              formatDateTime(max(occurred_at), '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS last_at,
-              any(o.latest_status) AS outcome_status
+    const order = q.by === 'cost' ? 'r_cost' : 'r_tax';
+    const params = { ...rangeParams(range), limit: q.limit };
+    const watermark = await reader.runRollupWatermark();
+    let top: RunTotals[];
+    if (watermark === null) {
+      top = await reader.rows<RunTotals>(`${runTotalsSelect(inRange)} ORDER BY ${order} DESC, r_run LIMIT {limit:UInt32}`, params);
+    } else {
+      const liveTop = async (): Promise<RunTotals[]> => {
+        const live = (await reader.rows<{ run_id: string }>(liveRunsSql, { ...params, watermark })).map((r) => r.run_id);
+        return live.length === 0 ? [] : reader.rows<RunTotals>(
+          `${runTotalsSelect(`${inRange} AND run_id IN {live:Array(String)}`)} ORDER BY ${order} DESC, r_run LIMIT {limit:UInt32}`, { ...params, live });
+      };
+      const [rolled, computed] = await Promise.all([reader.rows<RunTotals>(rolledTopRunsSql(order), { ...params, watermark }), liveTop()]);
+      top = topOf([...rolled, ...computed], order, q.limit);
+    }
+    const runs = top.map((r) => r.r_run);
+    // The latest outcome (by occurred_at) among the outcomes whose latest row claims the run.
+    const statuses = runs.length === 0 ? [] : await reader.rows<{ run_id: string; latest_status: string }>(
+      `SELECT run_id, argMax(status, occurred_at) AS latest_status
        FROM (
-         SELECT run_id, cost_usd AS call_cost, status, attempt, max(attempt) OVER (PARTITION BY run_id, step) AS step_max_attempt, occurred_at
-         FROM usage_facts FINAL
+         SELECT status, occurred_at, run_ids FROM outcome_facts FINAL
          WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32}
-           AND occurred_at >= {from:DateTime64(3)} AND occurred_at < {to:DateTime64(3)}
-       ) AS u
-       LEFT JOIN (
-         SELECT run_id, argMax(status, occurred_at) AS latest_status
-         FROM outcome_facts FINAL ARRAY JOIN run_ids AS run_id
-         WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32}
-         GROUP BY run_id
-       ) AS o ON o.run_id = u.run_id
-       GROUP BY u.run_id
-       ORDER BY ${q.by === 'cost' ? 'sum(call_cost)' : "sumIf(call_cost, u.status != 'ok' OR attempt < step_max_attempt)"} DESC, run_id
-       LIMIT {limit:UInt32}
-       SETTINGS join_use_nulls = 1`,
-      { ...rangeParams(range), limit: q.limit },
+           AND outcome_id IN (SELECT outcome_id FROM outcome_facts
+                              WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND hasAny(run_ids, {runs:Array(String)})))
+       ARRAY JOIN run_ids AS run_id
+       WHERE run_id IN {runs:Array(String)}
+       GROUP BY run_id`,
+      { runs },
     );
-    return { rows: rows.map((r) => ({ ...r, calls: Number(r.calls), outcome_status: r.outcome_status || null })) };
+    const status = new Map(statuses.map((s) => [s.run_id, s.latest_status]));
+    return {
+      rows: top.map((r) => ({
+        run_id: r.r_run, cost_usd: canonical(r.r_cost), retry_tax_usd: canonical(r.r_tax), calls: Number(r.r_calls),
+        first_at: rfc3339(r.r_first), last_at: rfc3339(r.r_last), outcome_status: status.get(r.r_run) || null,
+      })),
+    };
   },
 });
