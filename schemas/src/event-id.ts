@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -12,7 +12,7 @@ export const DERIVED_EVENT_ID_PREFIX = 'd_';
  * alike (RFC 3339 vs epoch ms, 1.50 vs "1.5", key order) don't change the id.
  */
 export function deriveEventId(content: { [key: string]: JsonValue }): string {
-  return DERIVED_EVENT_ID_PREFIX + createHash('sha256').update(canonicalJson(content)).digest('hex');
+  return DERIVED_EVENT_ID_PREFIX + hash('sha256', canonicalJson(content), 'hex');
 }
 
 /**
