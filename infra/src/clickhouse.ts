@@ -159,11 +159,13 @@ export async function insertEncoded(client: ClickHouseClient, table: string, col
 /** ClickHouse DateTime64 text in UTC, e.g. `2026-11-22 15:00:00.000`. */
 export function clickHouseTime(epochMs: number): string {
   if (!Number.isSafeInteger(epochMs)) return isoTime(epochMs);
-  // The date of the last day asked for is kept: a batch's times mostly fall on a few days.
+  // Dates are kept per day: a batch's times (occurred_at, received_at) fall on a few days.
   const day = Math.floor(epochMs / MILLIS_PER_DAY);
-  if (day !== lastDay) {
-    lastDayText = isoTime(day * MILLIS_PER_DAY).slice(0, 10);
-    lastDay = day;
+  let dayText = dateOfDay.get(day);
+  if (dayText === undefined) {
+    if (dateOfDay.size >= MAX_CACHED_DAYS) dateOfDay.clear();
+    dayText = isoTime(day * MILLIS_PER_DAY).slice(0, 10);
+    dateOfDay.set(day, dayText);
   }
   let rest = epochMs - day * MILLIS_PER_DAY;
   const millis = rest % 1000;
@@ -172,13 +174,13 @@ export function clickHouseTime(epochMs: number): string {
   rest = (rest - seconds) / 60;
   const minutes = rest % 60;
   const hours = (rest - minutes) / 60;
-  return `${lastDayText} ${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[seconds]}.${String(millis).padStart(3, '0')}`;
+  return `${dayText} ${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[seconds]}.${String(millis).padStart(3, '0')}`;
 }
 
 const MILLIS_PER_DAY = 86_400_000;
 const TWO_DIGITS = Array.from({ length: 60 }, (_, n) => String(n).padStart(2, '0'));
-let lastDay = Number.NaN;
-let lastDayText = '';
+const MAX_CACHED_DAYS = 4_096;
+const dateOfDay = new Map<number, string>();
 
 function isoTime(epochMs: number): string {
   const iso = new Date(epochMs).toISOString(); // 2026-11-22T15:00:00.000Z
