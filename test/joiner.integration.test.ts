@@ -58,7 +58,7 @@ function fleet(tenant: string) {
 /** The facts computed in one pass from everything, with costs from the rates above. */
 function reference(tenant: string, usage: UsageEvent[], outcomes: OutcomeEvent[]) {
   const calls: UsageCall[] = usage.map((e) => ({
-    event_id: e.event_id, run_id: e.run_id, occurred_at: e.occurred_at, provider: e.provider, model: e.model, step: e.step ?? '',
+    event_id: e.event_id, run_id: e.run_id, occurred_at: e.occurred_at, provider: e.provider, model: e.model, workflow: e.workflow ?? '', step: e.step ?? '',
     attempt: e.attempt, status: e.status, cost_nano: costNano(e), input_tokens: e.input_tokens, output_tokens: e.output_tokens,
     cached_input_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0,
   }));

@@ -209,6 +209,48 @@ describe('hourly usage rollup', () => {
     expect(await count('run_totals WHERE tenant_id = {t:String}', { t: tenant.tenantId })).toBeGreaterThan(300);
   });
 
+  it('routes outcomes alike from the primary pair the joiner stores and, for older rows, from their usage', async () => {
+    // Runs no earlier test rewrote (r-run-3-0 got late calls), so their calls are runFleet's.
+    const calls = runFleet('r', 300).filter((f) => f.run !== 'r-run-3-0');
+    const byRun = new Map<string, Fact[]>();
+    for (const f of calls) byRun.set(f.run!, [...(byRun.get(f.run!) ?? []), f]);
+    const runIds = [...byRun.keys()].sort();
+    // One outcome per run, and every seventh claiming the next run too.
+    const outcomes = runIds.map((run, i) => {
+      const runs = i % 7 === 0 && runIds[i + 1] ? [run, runIds[i + 1]!] : [run];
+      const mine = runs.flatMap((r) => byRun.get(r)!);
+      const spend = new Map<string, bigint>();
+      for (const c of mine) spend.set(`${`wf-${c.project}`}\n${c.model}`, (spend.get(`wf-${c.project}\n${c.model}`) ?? 0n) + c.nanos);
+      // Most spent, ties to the greater workflow then model (ASCII names: code-unit order is byte order).
+      const [pair] = [...spend].sort(([ka, a], [kb, b]) => (a === b ? (ka < kb ? 1 : -1) : a > b ? -1 : 1))[0]!;
+      const [workflow, model] = pair.split('\n') as [string, string];
+      const at = Math.max(...mine.map((c) => c.occurred_at));
+      return { id: `route-${i}`, runs, workflow, model, at, cost: mine.reduce((sum, c) => sum + c.nanos, 0n), accepted: i % 3 !== 0 };
+    });
+    const outcomeRow = (o: (typeof outcomes)[number], stored: boolean) => ({
+      tenant_id: tenant.tenantId, projection: 1, outcome_id: o.id, outcome_type: 'ticket_resolved', status: o.accepted ? 'accepted' : 'rejected',
+      occurred_at: clickHouseTime(o.at), first_occurred_at: clickHouseTime(o.at), event_count: 1, run_ids: o.runs, calls: 1, attempts: 1,
+      cost_usd: nanosToDecimal(o.cost), retry_tax_usd: '0', computed_at: clickHouseTime(stored ? t0 + 1 : t0),
+      ...(stored ? { primary_workflow: o.workflow, primary_model: o.model, primary_known: 1 } : {}),
+    });
+    const waste = async () => Promise.all(ranges.map(async ([, range]) => {
+      const path = `/v1/waste?min_outcomes=1&acceptance_tolerance=1&${range}`;
+      const [a, b] = await Promise.all([rolled.get(path, tenant.query), live.get(path, tenant.query)]);
+      expect(a.json).toEqual(b.json);
+      return a.json;
+    }));
+    // Rows from before the joiner stored pairs: routed from their usage.
+    await clickhouse.insert({ table: 'outcome_facts', values: outcomes.map((o) => outcomeRow(o, false)), format: 'JSONEachRow' });
+    const fromUsage = await waste();
+    expect((fromUsage[0]!.routing_candidates as unknown[]).length).toBeGreaterThan(0);
+    // Half rewritten by the joiner with their pair, then all: the same answers.
+    await clickhouse.insert({ table: 'outcome_facts', values: outcomes.filter((_, i) => i % 2 === 0).map((o) => outcomeRow(o, true)), format: 'JSONEachRow' });
+    expect(await waste()).toEqual(fromUsage);
+    await clickhouse.insert({ table: 'outcome_facts', values: outcomes.filter((_, i) => i % 2 === 1).map((o) => outcomeRow(o, true)), format: 'JSONEachRow' });
+    expect(await waste()).toEqual(fromUsage);
+    expect(await count('outcome_facts FINAL WHERE tenant_id = {t:String} AND primary_known = 1', { t: tenant.tenantId })).toBe(outcomes.length);
+  });
+
   it('keeps tenants apart', async () => {
     const path = `/v1/spend?group_by=project&${ranges[0][1]}`;
     const [a, b] = await Promise.all([rolled.get(path, other.query), live.get(path, other.query)]);

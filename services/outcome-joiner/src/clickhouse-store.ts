@@ -77,11 +77,11 @@ export class ClickHouseJoinStore implements JoinStore {
 
   async usageOfRuns(tenantId: string, runIds: string[]): Promise<Map<string, UsageCall[]>> {
     const rows = await this.select<{
-      event_id: string; run_id: string; occurred_ms: string; provider: string; model: string; step: string; attempt: number;
+      event_id: string; run_id: string; occurred_ms: string; provider: string; model: string; workflow: string; step: string; attempt: number;
       status: string; cost_usd: string; input_tokens: string; output_tokens: string; cached_input_tokens: string;
       cache_write_tokens: string; reasoning_tokens: string;
     }>(
-      `SELECT event_id, run_id, toUnixTimestamp64Milli(occurred_at) AS occurred_ms, provider, model, step, attempt, status,
+      `SELECT event_id, run_id, toUnixTimestamp64Milli(occurred_at) AS occurred_ms, provider, model, workflow, step, attempt, status,
               cost_usd, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens
        FROM usage_facts FINAL
        WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND run_id IN {ids:Array(String)}`,
@@ -93,6 +93,7 @@ export class ClickHouseJoinStore implements JoinStore {
       occurred_at: Number(r.occurred_ms),
       provider: r.provider,
       model: r.model,
+      workflow: r.workflow,
       step: r.step,
       attempt: Number(r.attempt),
       status: r.status,

@@ -10,6 +10,7 @@ function call(overrides: Partial<UsageCall> & Pick<UsageCall, 'event_id'>): Usag
     occurred_at: 1_000,
     provider: 'openai',
     model: 'gpt-4o',
+    workflow: '',
     step: '',
     attempt: 1,
     status: 'ok',
@@ -272,5 +273,29 @@ describe('runFact', () => {
 
   it('refuses a run without calls', () => {
     expect(() => runFact(TENANT, 'r1', [])).toThrow(RangeError);
+  });
+});
+
+describe('joinOutcome: primary workflow and model', () => {
+  it('is the pair its runs spent most on, over whole runs, ties to the greater workflow then model', () => {
+    const events = [outcomeEvent({ event_id: 'e1', run_ids: ['r1', 'r2'] })];
+    const usage = usageOf(
+      call({ event_id: 'c1', run_id: 'r1', workflow: 'triage', model: 'small', cost_nano: 5n }),
+      call({ event_id: 'c2', run_id: 'r2', workflow: 'triage', model: 'small', cost_nano: 5n }),
+      call({ event_id: 'c3', run_id: 'r1', workflow: 'triage', model: 'large', cost_nano: 9n }),
+      // A redelivered call counts once.
+      call({ event_id: 'c3', run_id: 'r1', workflow: 'triage', model: 'large', cost_nano: 9n }),
+    );
+    expect(join(events, usage)).toEqual(expect.objectContaining({ primary_workflow: 'triage', primary_model: 'small' }));
+    const tied = usageOf(
+      call({ event_id: 'c1', run_id: 'r1', workflow: 'alpha', model: 'z', cost_nano: 7n }),
+      call({ event_id: 'c2', run_id: 'r2', workflow: 'beta', model: 'a', cost_nano: 7n }),
+      call({ event_id: 'c3', run_id: 'r2', workflow: 'beta', model: 'b', cost_nano: 7n }),
+    );
+    expect(join(events, tied)).toEqual(expect.objectContaining({ primary_workflow: 'beta', primary_model: 'b' }));
+  });
+
+  it('is empty without usage', () => {
+    expect(join([outcomeEvent({ event_id: 'e1', run_ids: ['r9'] })], usageOf())).toEqual(expect.objectContaining({ primary_workflow: '', primary_model: '' }));
   });
 });

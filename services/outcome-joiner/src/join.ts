@@ -38,6 +38,8 @@ interface RunTotals extends SplitTotals {
   failedAttempts: number;
   hasWaste: boolean;
   models: Set<string>;
+  /** Cost by workflow, then model. */
+  spendByPair: Map<string, Map<string, bigint>>;
   firstAt: number | null;
   lastAt: number | null;
 }
@@ -81,6 +83,7 @@ function runTotals(calls: readonly UsageCall[]): RunTotals {
     failedAttempts: 0,
     hasWaste: false,
     models: new Set(),
+    spendByPair: new Map(),
     firstAt: null,
     lastAt: null,
   };
@@ -95,12 +98,43 @@ function runTotals(calls: readonly UsageCall[]): RunTotals {
     for (const kind of tokenKinds) totals[kind] += BigInt(call[kind]);
     totals.maxAttempt = Math.max(totals.maxAttempt, call.attempt);
     totals.models.add(call.model);
+    const byModel = totals.spendByPair.get(call.workflow) ?? new Map<string, bigint>();
+    byModel.set(call.model, (byModel.get(call.model) ?? 0n) + call.cost_nano);
+    totals.spendByPair.set(call.workflow, byModel);
     totals.firstAt = Math.min(totals.firstAt ?? call.occurred_at, call.occurred_at);
     totals.lastAt = Math.max(totals.lastAt ?? call.occurred_at, call.occurred_at);
   }
   totals.failedAttempts = failedAttemptNumbers.size;
   totals.hasWaste = failedAttemptNumbers.size > 0;
   return totals;
+}
+
+/** Byte order of the UTF-8 text, as ClickHouse compares strings. */
+const compareBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/**
+ * The (workflow, model) with the most spend over several runs' pair spends; ties to the greater
+ * workflow, then the greater model (byte order), as the api's former live join chose
+ * (argMax over (spent, workflow, model)). '' and '' without any.
+ */
+export function primaryPair(runs: readonly Map<string, Map<string, bigint>>[]): { workflow: string; model: string } {
+  const spend = new Map<string, Map<string, bigint>>();
+  for (const run of runs) {
+    for (const [workflow, byModel] of run) {
+      const into = spend.get(workflow) ?? new Map<string, bigint>();
+      for (const [model, nanos] of byModel) into.set(model, (into.get(model) ?? 0n) + nanos);
+      spend.set(workflow, into);
+    }
+  }
+  let best: { workflow: string; model: string; spent: bigint } | null = null;
+  for (const [workflow, byModel] of spend) {
+    for (const [model, spent] of byModel) {
+      const better = best === null || spent > best.spent
+        || (spent === best.spent && (compareBytes(workflow, best.workflow) || compareBytes(model, best.model)) > 0);
+      if (better) best = { workflow, model, spent };
+    }
+  }
+  return { workflow: best?.workflow ?? '', model: best?.model ?? '' };
 }
 
 function tokenTotals(totals: SplitTotals): TokenTotals {
@@ -162,8 +196,10 @@ export function joinOutcome(
   let hasWaste = false;
   const models = new Set<string>();
   let lastUsageAt: number | null = null;
+  const pairSpends: Map<string, Map<string, bigint>>[] = [];
   for (const runId of runIds) {
     const run = runTotals(usageByRun.get(runId) ?? []);
+    pairSpends.push(run.spendByPair);
     const { weights, index } = claimants(claimsByRun.get(runId) ?? [], outcomeId, ownClaims.get(runId) ?? DEFAULT_WEIGHT);
     const part = share(run, weights, index);
     for (const key of splitKeys) sum[key] += part[key];
@@ -174,6 +210,7 @@ export function joinOutcome(
     if (run.lastAt !== null) lastUsageAt = Math.max(lastUsageAt ?? run.lastAt, run.lastAt);
   }
 
+  const primary = primaryPair(pairSpends);
   const humanCostNano =
     humanRateNanoPerHour !== null && latest.human_milliminutes !== null
       ? divideRoundHalfEven(BigInt(latest.human_milliminutes) * humanRateNanoPerHour, MILLIMINUTES_PER_HOUR)
@@ -195,6 +232,8 @@ export function joinOutcome(
     cost_nano: sum.cost_nano,
     retry_tax_nano: sum.retry_tax_nano,
     models: [...models].sort(compareIds),
+    primary_workflow: primary.workflow,
+    primary_model: primary.model,
     human_milliminutes: latest.human_milliminutes,
     human_cost_nano: humanCostNano,
     baseline_cost_nano: latest.baseline_cost_nano,

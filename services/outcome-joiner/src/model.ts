@@ -16,6 +16,8 @@ export interface UsageCall {
   occurred_at: number;
   provider: string;
   model: string;
+  /** '' when the call names none. */
+  workflow: string;
   /** '' when the call names no step. */
   step: string;
   /** 1 for a first try, 2 for the first retry, ... */
@@ -92,6 +94,12 @@ export interface OutcomeFact extends TokenTotals {
   retry_tax_nano: bigint;
   /** Distinct models over its runs' calls, sorted. */
   models: string[];
+  /**
+   * The (workflow, model) its runs' calls spent the most on (whole runs, not its share; ties to
+   * the greater workflow, then model, in byte order); '' and '' without usage. Model routing reads it.
+   */
+  primary_workflow: string;
+  primary_model: string;
   human_milliminutes: number | null;
   /** Loaded human cost: set when both a human rate is configured and human_milliminutes is. */
   human_cost_nano: bigint | null;

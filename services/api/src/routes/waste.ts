@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { decimalToNanos, nanosToDecimal } from '@tokenledger/schemas';
 import { outcomeScope, usageScope } from '../facts-sql.js';
-import { routingCandidates } from '../outcome-measures.js';
+import { routingCandidates, type ModelOutcomes } from '../outcome-measures.js';
 import { integerField, rangeFields } from '../params.js';
 import { hourRowsParams, rangeParams } from '../reader.js';
 import { hourRowsSql } from '../rollup/usage-hourly-sql.js';
@@ -17,7 +17,9 @@ import { defineRoute } from '../route.js';
  * - unattributed_usd: Σ cost allocated to no project (`(unattributed)`), calls in range.
  * - unpriced_calls: calls in range no price covered (their cost is 0 until a price is configured).
  * - routing_candidates: see routingCandidates. Each outcome counts for the one (workflow, model)
- *   of its runs that spent the most on it (ties to the later name), with its whole token cost.
+ *   of its runs that spent the most on it (ties to the later name), with its whole token cost: the
+ *   primary pair the joiner stores on the outcome fact with the rest of it (as of the usage it
+ *   joined), worked out live from the usage facts for rows written before it stored one.
  */
 const query = z.strictObject({
   ...rangeFields,
@@ -53,14 +55,28 @@ const response = z.object({
   })),
 });
 
-/** Outcomes in range with usage, each with its token cost, status and runs. */
-const scopedOutcomes = `SELECT outcome_id, status, cost_usd, run_ids FROM outcome_facts FINAL WHERE ${outcomeScope} AND attempts > 0`;
+/**
+ * Outcomes in range by their primary (workflow, model) as the joiner stored it, whether it did
+ * (primary_known: 0 on rows written before it stored them) and whether they have usage: counts,
+ * token cost and retry tax. One pass over the outcomes for both the retry tax and model routing.
+ */
+const outcomeGroupsSql = `
+  SELECT primary_known AS known, attempts > 0 AS with_usage, primary_workflow AS p_workflow, primary_model AS p_model,
+         count() AS outcomes, countIf(status = 'accepted') AS accepted, toString(sum(cost_usd)) AS cost_sum,
+         toString(sum(retry_tax_usd)) AS retry_tax
+  FROM outcome_facts FINAL WHERE ${outcomeScope}
+  GROUP BY known, with_usage, p_workflow, p_model`;
+
+/** Outcomes in range with usage and no stored primary pair, each with its token cost, status and runs. */
+const scopedOutcomes = `SELECT outcome_id, status, cost_usd, run_ids FROM outcome_facts FINAL WHERE ${outcomeScope} AND attempts > 0 AND primary_known = 0`;
 
 /**
- * Per (workflow, model): the outcomes whose runs spent most on that pair, accepted, and their token
- * cost. (Aliases never reuse a column name: ClickHouse would read the alias where the column is meant.)
+ * For outcome rows from before the joiner stored their primary pair: per (workflow, model), the
+ * outcomes whose runs spent most on that pair, accepted, and their token cost, joined live to the
+ * usage facts (the joiner's rule, in SQL). (Aliases never reuse a column name: ClickHouse would
+ * read the alias where the column is meant.)
  */
-const modelOutcomesSql = `
+const legacyModelOutcomesSql = `
   WITH scoped AS (${scopedOutcomes})
   SELECT primary_workflow AS workflow, primary_model AS model, count() AS outcomes, countIf(outcome_status = 'accepted') AS accepted,
          toString(sum(outcome_cost)) AS cost_sum
@@ -81,6 +97,17 @@ const modelOutcomesSql = `
   WHERE primary_workflow != ''
   GROUP BY primary_workflow, primary_model`;
 
+/** One entry per (workflow, model), the sums of its entries. */
+function addModelOutcomes(list: readonly ModelOutcomes[]): ModelOutcomes[] {
+  const byPair = new Map<string, ModelOutcomes>();
+  for (const m of list) {
+    const key = `${m.workflow}\n${m.model}`;
+    const seen = byPair.get(key);
+    byPair.set(key, seen ? { ...seen, outcomes: seen.outcomes + m.outcomes, accepted: seen.accepted + m.accepted, cost: seen.cost + m.cost } : m);
+  }
+  return [...byPair.values()];
+}
+
 export const wasteRoute = defineRoute({
   method: 'GET',
   path: '/v1/waste',
@@ -92,9 +119,9 @@ export const wasteRoute = defineRoute({
   async handler({ reader, query: q, range }) {
     const params = rangeParams(range);
     const watermark = await reader.usageRollupWatermark();
-    const [[withOutcome], [noOutcome], [usage], models] = await Promise.all([
-      reader.rows<{ retry_tax: string }>(
-        `SELECT toString(sum(retry_tax_usd)) AS retry_tax FROM outcome_facts FINAL WHERE ${outcomeScope}`, params),
+    const [groups, [noOutcome], [usage]] = await Promise.all([
+      reader.rows<{ known: number; with_usage: number; p_workflow: string; p_model: string; outcomes: string; accepted: string; cost_sum: string; retry_tax: string }>(
+        outcomeGroupsSql, params),
       reader.rows<{ runs: string; cost_sum: string; retry_tax: string }>(
         `SELECT count() AS runs, toString(sum(cost_usd)) AS cost_sum, toString(sum(retry_tax_usd)) AS retry_tax
          FROM no_outcome_runs FINAL
@@ -109,9 +136,14 @@ export const wasteRoute = defineRoute({
         : reader.rows<{ unattributed: string; unpriced_calls: string }>(
           `SELECT toString(sumIf(h_cost, project = '(unattributed)')) AS unattributed, sumIf(h_calls, price_status = 'unpriced') AS unpriced_calls
            FROM (${hourRowsSql})`, hourRowsParams(range, watermark)),
-      reader.rows<{ workflow: string; model: string; outcomes: string; accepted: string; cost_sum: string }>(modelOutcomesSql, params),
     ]);
-    const retryWithOutcome = decimalToNanos(withOutcome?.retry_tax ?? '0');
+    const withUsage = (g: (typeof groups)[number]) => Number(g.with_usage) === 1;
+    const stored = groups.filter((g) => Number(g.known) === 1 && withUsage(g) && g.p_workflow !== '')
+      .map((g) => ({ workflow: g.p_workflow, model: g.p_model, outcomes: g.outcomes, accepted: g.accepted, cost_sum: g.cost_sum }));
+    const legacy = groups.some((g) => Number(g.known) === 0 && withUsage(g))
+      ? await reader.rows<{ workflow: string; model: string; outcomes: string; accepted: string; cost_sum: string }>(legacyModelOutcomesSql, params)
+      : [];
+    const retryWithOutcome = groups.reduce((sum, g) => sum + decimalToNanos(g.retry_tax), 0n);
     const retryNoOutcome = decimalToNanos(noOutcome?.retry_tax ?? '0');
     return {
       retry_tax_usd: nanosToDecimal(retryWithOutcome + retryNoOutcome),
@@ -122,7 +154,9 @@ export const wasteRoute = defineRoute({
       unattributed_usd: nanosToDecimal(decimalToNanos(usage?.unattributed ?? '0')),
       unpriced_calls: Number(usage?.unpriced_calls ?? 0),
       routing_candidates: routingCandidates(
-        models.map((m) => ({ workflow: m.workflow, model: m.model, outcomes: Number(m.outcomes), accepted: Number(m.accepted), cost: decimalToNanos(m.cost_sum) })),
+        addModelOutcomes([...stored, ...legacy].map((m) => ({
+          workflow: m.workflow, model: m.model, outcomes: Number(m.outcomes), accepted: Number(m.accepted), cost: decimalToNanos(m.cost_sum),
+        }))),
         { minOutcomes: q.min_outcomes, acceptanceTolerance: q.acceptance_tolerance },
       ),
     };
