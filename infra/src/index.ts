@@ -12,4 +12,5 @@ export * from './consumer.js';
 export * from './dead-letter.js';
 export * from './topic-reader.js';
 export * from './config-publisher.js';
+export * from './config-feed.js';
 export * from './projections.js';

@@ -8,5 +8,6 @@ export * from './outcome.js';
 export * from './avro.js';
 export * from './config-bodies.js';
 export * from './config.js';
+export * from './config-fold.js';
 export * from './exact.js';
 export * from './alert.js';

@@ -1,8 +1,8 @@
 import {
-  createKafka, createMetricsRegistry, createServiceHttp, Projections,
+  configFeed, createKafka, createMetricsRegistry, createServiceHttp, Projections,
   type ClickHouseClient, type KeyRing, type Logger, type SchemaRegistry,
 } from '@tokenledger/infra';
-import { ConfigStore, configFeed } from '@tokenledger/attributor';
+import { ConfigFold } from '@tokenledger/schemas';
 import type { ApiConfig } from './config.js';
 import { registerDashboard } from './dashboard/dashboard.js';
 import { Reservations } from './governance/budgets.js';
@@ -44,7 +44,7 @@ export async function startApi(config: ApiConfig, deps: ApiDeps): Promise<ApiSer
 
   // Governance: budgets, stop-loss rules and webhooks folded from the config topic.
   const clock = deps.clock ?? { now: () => Date.now() };
-  const configs = new ConfigStore();
+  const configs = new ConfigFold();
   const configReader = configFeed(kafka, deps.registry, configs, deps.logger, undefined, 'tokenledger-api-config');
   await configReader.start();
   const store = new GovernanceStore(deps.clickhouse);

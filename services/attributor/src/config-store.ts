@@ -1,4 +1,4 @@
-import { applyConfigEvent, emptyTenantConfig, type ApplyResult, type ConfigEvent, type TenantConfig } from '@tokenledger/schemas';
+import { ConfigFold, type ApplyResult, type ConfigEvent, type TenantConfig } from '@tokenledger/schemas';
 import { compileConfig, type AttributionConfig, type CompiledConfig } from './attribute.js';
 
 /** The attribution configuration a tenant's folded config events amount to. */
@@ -15,38 +15,16 @@ export function attributionConfigOf(config: TenantConfig): AttributionConfig {
 }
 
 /**
- * Every tenant's configuration, folded from the config topic, compiled once per version and
- * reused for every event until the next change. It also keeps each tenant's changes, so it
- * can answer "the configuration as of version V" for a replay under a named version.
+ * The folded configuration, compiled once per tenant and version and reused for every event
+ * until the next change.
  */
-export class ConfigStore {
-  private readonly latest = new Map<string, TenantConfig>();
-  private readonly history = new Map<string, { event: ConfigEvent; offset: number }[]>();
+export class ConfigStore extends ConfigFold {
   private readonly compiled = new Map<string, CompiledConfig>();
 
-  apply(event: ConfigEvent, offset: number): ApplyResult {
-    const config = this.latest.get(event.tenant_id) ?? emptyTenantConfig(event.tenant_id);
-    this.latest.set(event.tenant_id, config);
-    const result = applyConfigEvent(config, event, offset);
-    if (!result.ok) return result;
-    this.history.set(event.tenant_id, [...(this.history.get(event.tenant_id) ?? []), { event, offset }]);
-    this.compiled.delete(`${event.tenant_id}@latest`);
+  override apply(event: ConfigEvent, offset: number): ApplyResult {
+    const result = super.apply(event, offset);
+    if (result.ok) this.compiled.delete(`${event.tenant_id}@latest`);
     return result;
-  }
-
-  /** The tenant's configuration now, or as of `version` (changes at offsets below version). */
-  tenant(tenantId: string, version = 0): TenantConfig {
-    if (version === 0) return this.latest.get(tenantId) ?? emptyTenantConfig(tenantId);
-    const config = emptyTenantConfig(tenantId);
-    for (const { event, offset } of this.history.get(tenantId) ?? []) {
-      if (offset < version) applyConfigEvent(config, event, offset);
-    }
-    return config;
-  }
-
-  /** Every tenant with at least one change. */
-  tenants(): string[] {
-    return [...this.latest.keys()];
   }
 
   /** Compiled configuration; `version` 0 is the latest. A fixed version never changes, so it stays cached. */

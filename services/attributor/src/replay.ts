@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import {
-  BatchConsumer, Projections, type ClickHouseClient, type Decoded, type Logger, type SchemaRegistry,
+  BatchConsumer, configFeed, Projections, type ClickHouseClient, type Decoded, type Logger, type SchemaRegistry,
 } from '@tokenledger/infra';
 import { topics, usageEventAvro, usageEventSchema, type UsageEvent } from '@tokenledger/schemas';
 import { ConfigStore } from './config-store.js';
-import { configFeed } from './config-feed.js';
 import { usageFactWriter } from './usage-writer.js';
 import { whatIf, type WhatIfReport } from './what-if.js';
 

@@ -1,12 +1,11 @@
 import {
-  assertTopicsExist, BatchConsumer, createKafka, createMetricsRegistry, createServiceHttp, DeadLetterSink, Projections,
+  assertTopicsExist, BatchConsumer, configFeed, createKafka, createMetricsRegistry, createServiceHttp, DeadLetterSink, Projections,
   type ClickHouseClient, type Logger, type SchemaRegistry,
 } from '@tokenledger/infra';
 import { topics, usageEventAvro, type UsageEvent } from '@tokenledger/schemas';
 import { Counter } from 'prom-client';
 import type { AttributorConfig } from './config.js';
 import { ConfigStore } from './config-store.js';
-import { configFeed } from './config-feed.js';
 import { checkUsageEvent } from './usage-contract.js';
 import { usageFactWriter } from './usage-writer.js';
 

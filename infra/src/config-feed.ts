@@ -1,14 +1,15 @@
-import { AvroDecoder, TopicReader, type Logger, type SchemaRegistry } from '@tokenledger/infra';
-import { configEventAvro, configEventSchema, topics } from '@tokenledger/schemas';
+import { configEventAvro, configEventSchema, topics, type ConfigFold } from '@tokenledger/schemas';
 import type { Kafka } from 'kafkajs';
-import type { ConfigStore } from './config-store.js';
+import type { Logger } from './logger.js';
+import { AvroDecoder, type SchemaRegistry } from './registry.js';
+import { TopicReader } from './topic-reader.js';
 
 /**
  * Folds the config topic into `store`: everything on it before `start()` resolves, then every
  * change as it arrives. A change that fails validation is logged and counted, never applied.
  */
 export function configFeed(
-  kafka: Kafka, registry: SchemaRegistry, store: ConfigStore, log: Logger, onRejected: () => void = () => undefined, name = 'tokenledger-attributor-config',
+  kafka: Kafka, registry: SchemaRegistry, store: Pick<ConfigFold, 'apply'>, log: Logger, onRejected: () => void = () => undefined, name = 'tokenledger-attributor-config',
 ): TopicReader {
   const decoder = new AvroDecoder(registry, configEventAvro);
   return new TopicReader({
