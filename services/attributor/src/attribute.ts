@@ -20,7 +20,7 @@ import {
   type CapexReason,
   type ProjectEntry,
 } from './capitalization.js';
-import { createPriceBook, priceOverrideSchema, type PriceBook, type PriceSource, type PriceStatus } from './pricing.js';
+import { createPriceBook, priceOverrideSchema, type PriceBook, type PricedUsage } from './pricing.js';
 import type { UsageInput } from './usage-input.js';
 
 const NANO_DECIMALS = 9;
@@ -57,7 +57,8 @@ export interface FactAllocation {
   cost_nano: bigint;
 }
 
-export interface UsageFact {
+/** A priced, attributed usage event: what becomes a usage_facts row. */
+export interface UsageFact extends PricedUsage {
   tenant_id: string;
   event_id: string;
   occurred_at: number;
@@ -74,15 +75,6 @@ export interface UsageFact {
   cached_input_tokens: number;
   cache_write_tokens: number;
   reasoning_tokens: number;
-  cost_nano: bigint;
-  input_cost_nano: bigint;
-  cached_input_cost_nano: bigint;
-  cache_write_cost_nano: bigint;
-  output_cost_nano: bigint;
-  request_cost_nano: bigint;
-  price_status: PriceStatus;
-  price_source: PriceSource;
-  price_ref: string;
   /** The provider's own figure, for reconciliation; null when absent or not a decimal. */
   reported_cost_nano: bigint | null;
   tier: AttributionTier;
