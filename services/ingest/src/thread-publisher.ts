@@ -121,7 +121,10 @@ export class ThreadPublisher {
         break;
       }
       case 'stopped':
+        // Flushed and disconnected, every settlement already received: end the thread even if
+        // a library timer would keep its event loop alive.
         this.connected = false;
+        void this.worker.terminate();
         break;
     }
   }
