@@ -4,6 +4,7 @@
  * only reads and decodes the same topic. The issue asks for 5 million events:
  * `BENCH_EVENTS=5000000 npm run bench -- replay`.
  */
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { publishConfigChanges } from '@tokenledger/infra';
@@ -39,6 +40,7 @@ async function benchmarkReplay(stack: BenchStack, settings: BenchSettings): Prom
   progress('replay: bare read');
   const bare = await bareDecode(stack, events, `bench-bare-${randomUUID()}`);
   const bareRate = events / bare.seconds;
+  const bareLoad = os.loadavg()[0]!;
 
   // The replay waits for the outcome joiner to join the new projection: run one.
   const joiner = await startJoiner(
@@ -60,6 +62,7 @@ async function benchmarkReplay(stack: BenchStack, settings: BenchSettings): Prom
     if (status.state !== 'done') throw new Error(`replay ended ${status.state}: ${status.error ?? ''}`);
     const seconds = ((replayEnd ?? performance.now()) - (replayStart ?? 0)) / 1000;
     const replayRate = status.events_done / seconds;
+    const replayLoad = os.loadavg()[0]!;
     return {
       name: 'replay',
       title: 'replay: usage events per second rebuilt into a new projection vs a bare read',
@@ -68,10 +71,10 @@ async function benchmarkReplay(stack: BenchStack, settings: BenchSettings): Prom
         'Replay seconds: from the replay consumer starting to reaching the end offsets (registering the projection, joining and switching not counted).',
       ],
       table: {
-        headers: ['consumer', 'events', 'seconds', 'events/s', 'vs bare'],
+        headers: ['consumer', 'events', 'seconds', 'events/s', 'vs bare', 'load avg at end'],
         rows: [
-          ['bare read + decode', count(events), oneDecimal(bare.seconds), count(bareRate), '1.00'],
-          ['replay into a new projection', count(status.events_done), oneDecimal(seconds), count(replayRate), ratio(replayRate / bareRate)],
+          ['bare read + decode', count(events), oneDecimal(bare.seconds), count(bareRate), '1.00', oneDecimal(bareLoad)],
+          ['replay into a new projection', count(status.events_done), oneDecimal(seconds), count(replayRate), ratio(replayRate / bareRate), oneDecimal(replayLoad)],
         ],
       },
       verdict: `Replay ran at ${ratio(replayRate / bareRate)} × the bare read (no numeric target in the issue); projection ${status.projection} now served.`,
