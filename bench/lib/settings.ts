@@ -12,6 +12,8 @@ export const benchEnv = z.object({
   BENCH_CONCURRENCY: z.coerce.number().int().positive().optional(),
   /** Usage events preloaded on the usage topic for the attributor benchmark. */
   BENCH_EVENTS: z.coerce.number().int().positive().default(200_000),
+  /** Usage events the replay benchmark rebuilds: the figure is for five million (about 25 min here). */
+  BENCH_REPLAY_EVENTS: z.coerce.number().int().positive().default(5_000_000),
   /** Offered usage events per second of the e2e benchmark. */
   BENCH_RATE: z.coerce.number().positive().default(5_000),
   /** Events per request of the e2e and sustained benchmarks. */
