@@ -41,6 +41,12 @@ export const rollUpRunsSql = `
       AND written_at > toDateTime64({from:String}, 6) AND written_at <= toDateTime64({until:String}, 6)
       AND cityHash64(run_id) % {parts:UInt32} = {part:UInt32})`)})`;
 
+/**
+ * run_totals has one partition, so FINAL merging within partitions only is the same FINAL; it
+ * lets ClickHouse read a partition made of one merged part without merging at all.
+ */
+const singlePartitionFinal = 'SETTINGS do_not_merge_across_partitions_select_final = 1';
+
 /** Runs of the request's tenant and projection with a fact written after the watermark. */
 const dirtyRuns = `SELECT DISTINCT run_id FROM usage_facts
   WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND written_at > {watermark:DateTime64(6)}`;
@@ -56,7 +62,8 @@ export const liveRunsSql = `
   SELECT run_id FROM run_totals FINAL
   WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32}
     AND first_at < {to:DateTime64(3)} AND last_at >= {from:DateTime64(3)}
-    AND NOT (first_at >= {from:DateTime64(3)} AND last_at < {to:DateTime64(3)})`;
+    AND NOT (first_at >= {from:DateTime64(3)} AND last_at < {to:DateTime64(3)})
+  ${singlePartitionFinal}`;
 
 /**
  * The top `limit` rolled-up runs wholly inside [from, to) with nothing written after the
@@ -70,5 +77,6 @@ export function rolledTopRunsSql(order: 'r_cost' | 'r_tax'): string {
         AND first_at >= {from:DateTime64(3)} AND last_at < {to:DateTime64(3)})
     WHERE r_run NOT IN (${dirtyRuns})
     ORDER BY ${order} DESC, r_run
-    LIMIT {limit:UInt32}`;
+    LIMIT {limit:UInt32}
+    ${singlePartitionFinal}`;
 }
