@@ -253,6 +253,10 @@ function report(settings: BenchSettings, m: Measured): BenchReport {
     verdict:
       `Target: attributor ≥ ${ratio(TARGET)} × the bare decode rate. Measured ${ratios.map(ratio).join(', ')} (mean ${ratio(mean)}; ` +
       `steady ${steadyRatios.map(ratio).join(', ')}): ${mean >= TARGET ? 'met' : 'missed'}.`,
+    figures: [{
+      figure: 'attributor: events/s priced, attributed and written vs a bare read + decode (mean of the pairs)',
+      measured: `${ratio(mean)} (pairs ${ratios.map(ratio).join(', ')}; steady ${steadyRatios.map(ratio).join(', ')})`, target: `≥ ${ratio(TARGET)}`, met: mean >= TARGET,
+    }],
     notes: [
       'events/s: all events over the whole pass, start-up and group join included (how the issue defines it). Steady: from the first batch done (bare) or first facts visible (attributor, polled every 100 ms) to the last.',
       'CPU/event: CPU time of the whole process (all threads, embedded ClickHouse’s included) over the pass, per event.',

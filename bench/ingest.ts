@@ -154,6 +154,10 @@ function report(settings: BenchSettings, m: Measured): BenchReport {
       ],
     },
     verdict: `Target: at ${count(largest.batchSize)}-event batches ≥ ${ratio(TARGET)} × Kafka’s producer rate. Measured ${ratio(achieved)}: ${achieved >= TARGET ? 'met' : 'missed'}.`,
+    figures: [{
+      figure: `ingest: usage events/s over HTTP at ${count(largest.batchSize)}-event batches vs Kafka’s ProducerPerformance`,
+      measured: `${count(rate(largest))} vs ${count(kafkaRate)}: ${ratio(achieved)}`, target: `≥ ${ratio(TARGET)}`, met: achieved >= TARGET,
+    }],
     notes: [
       'Latency: per HTTP request (until Kafka acknowledged all its events) for ingest; per record for Kafka’s producer.',
       'CPU, in cores over the measured window (1.00 = one core busy throughout): the ingest process (main thread plus libuv and GC threads) and the load-generating client. Kafka’s broker uses the rest.',
