@@ -14,3 +14,4 @@ export * from './topic-reader.js';
 export * from './config-publisher.js';
 export * from './config-feed.js';
 export * from './projections.js';
+export * from './periodic.js';

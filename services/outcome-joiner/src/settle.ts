@@ -1,4 +1,4 @@
-import { clickHouseTime, queryByIds, type ClickHouseClient, type Logger } from '@tokenledger/infra';
+import { clickHouseTime, PeriodicPass, queryByIds, type ClickHouseClient, type Logger } from '@tokenledger/infra';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { recompute, type JoinStore } from './engine.js';
 import { runFact } from './join.js';
@@ -51,15 +51,13 @@ function addAll(target: IdsByTenant, rows: { tenant_id: string; ids: string[] }[
  * A crash before that record only means the next pass redoes the same, idempotent, work.
  */
 export class Settler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private failing = false;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly loop: PeriodicPass<{ outcomes: number; noOutcomeRuns: number }>;
   private readonly passSeconds: Histogram;
   private readonly outcomesWritten: Counter;
   private readonly noOutcomeRuns: Counter;
 
   constructor(private readonly o: SettlerOptions) {
+    this.loop = new PeriodicPass({ name: 'settle', intervalMs: o.intervalMs, log: o.log, pass: () => this.pass() });
     const registers = [o.metrics];
     this.passSeconds = new Histogram({ name: 'tokenledger_joiner_pass_seconds', help: 'Time per settle pass', buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers });
     this.outcomesWritten = new Counter({ name: 'tokenledger_joiner_outcome_facts_written_total', help: 'Outcome facts (re)written', registers });
@@ -67,28 +65,15 @@ export class Settler {
   }
 
   get isHealthy(): boolean {
-    return !this.failing;
+    return this.loop.isHealthy;
   }
 
   start(): void {
-    const tick = () => {
-      this.running = this.settleOnce()
-        .then(() => void (this.failing = false))
-        .catch((error: unknown) => {
-          this.failing = true;
-          this.o.log.warn({ event: 'settle_failed', err: error }, 'settle pass failed; retrying');
-        })
-        .finally(() => {
-          if (this.timer !== undefined) this.timer = setTimeout(tick, this.o.intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, 0);
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   private async rows<T>(query: string, params: Record<string, unknown>): Promise<T[]> {
@@ -105,9 +90,7 @@ export class Settler {
 
   /** One pass, after any pass under way; returns how many outcome facts and no-outcome runs it wrote. */
   settleOnce(): Promise<{ outcomes: number; noOutcomeRuns: number }> {
-    const pass = this.queue.then(() => this.pass());
-    this.queue = pass.catch(() => undefined);
-    return pass;
+    return this.loop.runOnce();
   }
 
   private async pass(): Promise<{ outcomes: number; noOutcomeRuns: number }> {

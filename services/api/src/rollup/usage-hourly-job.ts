@@ -1,4 +1,4 @@
-import { type ClickHouseClient, type Logger, type ProjectionRow } from '@tokenledger/infra';
+import { PeriodicPass, type ClickHouseClient, type Logger, type ProjectionRow } from '@tokenledger/infra';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { chunk } from './hours.js';
 import { rollUpRunsSql, runTotalsName } from './run-totals-sql.js';
@@ -41,15 +41,13 @@ export interface RollupPass {
  * rolled up from the start once served (readers compute it live until then).
  */
 export class UsageRollup {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
-  private failing = false;
+  private readonly loop: PeriodicPass<RollupPass[]>;
   private readonly lag: Gauge;
   private readonly passSeconds: Histogram;
   private readonly hoursRolled: Counter;
 
   constructor(private readonly o: UsageRollupOptions) {
+    this.loop = new PeriodicPass({ name: 'rollup', intervalMs: o.intervalMs, log: o.log, pass: () => this.pass() });
     const registers = [o.metrics];
     this.lag = new Gauge({
       name: 'tokenledger_rollup_lag_seconds', help: 'How far behind now the rollup watermark is, per rollup and projection',
@@ -60,44 +58,31 @@ export class UsageRollup {
   }
 
   get isHealthy(): boolean {
-    return !this.failing;
+    return this.loop.isHealthy;
   }
 
   start(): void {
-    const tick = () => {
-      this.running = this.runOnce()
-        .then(() => void (this.failing = false))
-        .catch((error: unknown) => {
-          this.failing = true;
-          this.o.log.warn({ event: 'rollup_failed', rollup: usageHourlyName, err: error }, 'rollup pass failed; retrying');
-        })
-        .finally(() => {
-          if (this.timer !== undefined) this.timer = setTimeout(tick, this.o.intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, 0);
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One pass over every served projection, after any pass under way. */
   runOnce(): Promise<RollupPass[]> {
-    const pass = this.queue.then(async () => {
-      const done: RollupPass[] = [];
-      for (const row of this.o.projections()) {
-        if (row.state !== 'serving') continue;
-        const hours = await this.passFor(row.projection);
-        const runs = await this.runsPassFor(row.projection);
-        done.push({ ...hours, runs: runs.runs, runsWrittenUntil: runs.writtenUntil });
-      }
-      return done;
-    });
-    this.queue = pass.catch(() => undefined);
-    return pass;
+    return this.loop.runOnce();
+  }
+
+  private async pass(): Promise<RollupPass[]> {
+    const done: RollupPass[] = [];
+    for (const row of this.o.projections()) {
+      if (row.state !== 'serving') continue;
+      const hours = await this.passFor(row.projection);
+      const runs = await this.runsPassFor(row.projection);
+      done.push({ ...hours, runs: runs.runs, runsWrittenUntil: runs.writtenUntil });
+    }
+    return done;
   }
 
   private async rows<T>(query: string, params: Record<string, unknown>): Promise<T[]> {
