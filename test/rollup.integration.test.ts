@@ -47,7 +47,7 @@ function row(tenantId: string, projection: number, f: Fact) {
     workflow: `wf-${f.project}`, agent: 'agent', user_id: 'u1', input_tokens: f.input ?? 100, output_tokens: 10, cached_input_tokens: 5, reasoning_tokens: 1,
     cost_usd: nanosToDecimal(f.nanos), price_status: f.unpriced ? 'unpriced' : 'priced', attribution_tier: f.project === '(unattributed)' ? 'unattributed' : 'explicit',
     'alloc.project': f.split ? [f.project, f.split] : [f.project],
-    'alloc.investment': f.split ? ['', ''] : [''],
+    'alloc.investment': f.split ? ['', 'inv-core'] : [f.model === 'zeta-1' ? 'inv-zeta' : ''],
     'alloc.cost_center': f.split ? [`cc-${f.project}`, `cc-${f.split}`] : [`cc-${f.project}`],
     'alloc.team': f.split ? ['a', 'b'] : ['a'],
     'alloc.capex_class': f.split ? ['opex', 'capex'] : ['opex'],
@@ -95,6 +95,7 @@ function runFleet(prefix: string, runs: number): Fact[] {
 const ranges = [
   ['whole', `from=${new Date(t0 - 24 * H).toISOString()}&to=${new Date(t0 + 96 * H).toISOString()}`],
   ['odd edges', `from=${new Date(t0 + 5 * H + 1_234).toISOString()}&to=${new Date(t0 + 50 * H + 777).toISOString()}`],
+  ['across months', `from=${new Date(Date.UTC(2026, 8, 30, 21, 0, 0, 500)).toISOString()}&to=${new Date(t0 + 30 * H + 5).toISOString()}`],
   ['within an hour', `from=${new Date(t0 + 7 * H + 100).toISOString()}&to=${new Date(t0 + 7 * H + 1_800_000).toISOString()}`],
 ] as const;
 const spendQueries = [
@@ -110,7 +111,7 @@ function canonical(json: Record<string, unknown>): unknown {
   return { ...json, ...(rows ? { rows } : {}) };
 }
 
-/** Every spend and waste query answers the same through the rollup as from the facts. */
+/** Every spend, waste, capitalization and top-runs query answers the same through the rollup as from the facts. */
 async function expectSameAnswers(what: string): Promise<void> {
   for (const [name, range] of ranges) {
     for (const q of spendQueries) {
@@ -119,7 +120,7 @@ async function expectSameAnswers(what: string): Promise<void> {
       expect(a.status, `${what}: ${name}: ${path}: ${a.text}`).toBe(200);
       expect(canonical(a.json), `${what}: ${name}: ${path}`).toEqual(canonical(b.json));
     }
-    for (const path of [`/v1/waste?${range}`, ...topRunsQueries.map((q) => `/v1/top-runs?${q}&${range}`)]) {
+    for (const path of [`/v1/waste?${range}`, `/v1/capitalization?${range}`, ...topRunsQueries.map((q) => `/v1/top-runs?${q}&${range}`)]) {
       const [a, b] = await Promise.all([rolled.get(path, tenant.query), live.get(path, tenant.query)]);
       expect(a.status, `${what}: ${path}: ${a.text}`).toBe(200);
       expect(a.json, `${what}: ${name}: ${path}`).toEqual(b.json);
@@ -139,6 +140,8 @@ beforeAll(async () => {
   rolled = await startTestApi({ ...env, API_GOVERNANCE_EVALUATOR: 'false', API_ROLLUP_INTERVAL_MS: '3600000', API_ROLLUP_VISIBILITY_LAG_MS: '0' }, clickhouse, keys);
   live = await startTestApi({ ...env, API_GOVERNANCE_EVALUATOR: 'false', API_ROLLUP: 'false', API_ROLLUP_READ: 'false' }, clickhouse, keys);
   await write(tenant.tenantId, 1, [...fleet('e', 400), ...runFleet('r', 300)]);
+  // Calls late in September, so ranges cross a month (capitalization's and spend's months).
+  await write(tenant.tenantId, 1, fleet('sep', 40).map((f, i) => ({ ...f, occurred_at: Date.UTC(2026, 8, 30, 21, 0, 0, 7) + i * 330_001 })));
   await write(other.tenantId, 1, fleet('o', 50));
 });
 
@@ -156,6 +159,12 @@ describe('hourly usage rollup', () => {
     expect(passes[0]!.hours).toBeGreaterThan(72);
     expect(await count('usage_hourly WHERE tenant_id = {t:String}', { t: tenant.tenantId })).toBeGreaterThan(0);
     await expectSameAnswers('after a pass');
+    // Capitalization read through the rollup: both months, capex split off, investments apart.
+    const cap = await rolled.get(`/v1/capitalization?${ranges[2][1]}`, tenant.query);
+    const capRows = cap.json.rows as { month: string; investment: string; capex_usd: string }[];
+    expect(new Set(capRows.map((r) => r.month))).toEqual(new Set(['2026-09', '2026-10']));
+    expect(new Set(capRows.map((r) => r.investment))).toEqual(new Set(['', 'inv-core', 'inv-zeta']));
+    expect(capRows.find((r) => r.month === '2026-10' && r.investment === 'inv-core')?.capex_usd).not.toBe('0');
   });
 
   it('counts a redelivered event once, rolled up or not', async () => {

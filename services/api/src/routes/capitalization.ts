@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { usageFrom, usageScope } from '../facts-sql.js';
 import { sumUsd } from '../money.js';
 import { rangeFields } from '../params.js';
-import { rangeParams } from '../reader.js';
+import { hourRowsParams, rangeParams } from '../reader.js';
+import { hourRowsSql } from '../rollup/usage-hourly-sql.js';
 import { defineRoute } from '../route.js';
 
 const query = z.strictObject({ ...rangeFields });
@@ -21,6 +22,17 @@ const response = z.object({
 
 type Row = { month: string; investment: string; capex_usd: string; opex_usd: string; total_usd: string };
 
+/** Capex, opex and total per month and investment over `from` (its time and cost columns named). */
+function capitalizationSql(time: string, cost: string, from: string): string {
+  return `SELECT formatDateTime(toStartOfMonth(${time}), '%Y-%m', 'UTC') AS month, investment,
+            toString(sumIf(${cost}, capex_class = 'capex')) AS capex_usd,
+            toString(sumIf(${cost}, capex_class != 'capex')) AS opex_usd,
+            toString(sum(${cost})) AS total_usd
+          FROM ${from}
+          GROUP BY month, investment
+          ORDER BY month, investment`;
+}
+
 export const capitalizationRoute = defineRoute({
   method: 'GET',
   path: '/v1/capitalization',
@@ -30,16 +42,14 @@ export const capitalizationRoute = defineRoute({
   query,
   response,
   async handler({ reader, range }) {
+    // Whole hours the hourly rollup holds come from it (investment and capex class are among its
+    // dimensions), the rest live: the same numbers either way, as in /v1/spend.
+    const watermark = await reader.usageRollupWatermark();
     const rows = await reader.rows<Row>(
-      `SELECT formatDateTime(toStartOfMonth(occurred_at), '%Y-%m', 'UTC') AS month, investment,
-              toString(sumIf(alloc_cost_usd, capex_class = 'capex')) AS capex_usd,
-              toString(sumIf(alloc_cost_usd, capex_class != 'capex')) AS opex_usd,
-              toString(sum(alloc_cost_usd)) AS total_usd
-       FROM ${usageFrom}
-       WHERE ${usageScope}
-       GROUP BY month, investment
-       ORDER BY month, investment`,
-      rangeParams(range),
+      watermark === null
+        ? capitalizationSql('occurred_at', 'alloc_cost_usd', `${usageFrom} WHERE ${usageScope}`)
+        : capitalizationSql('h_hour', 'h_cost', `(${hourRowsSql})`),
+      watermark === null ? rangeParams(range) : hourRowsParams(range, watermark),
     );
     const sum = (key: keyof typeof measures) => sumUsd(rows.map((r) => r[key]));
     return { rows, totals: { capex_usd: sum('capex_usd'), opex_usd: sum('opex_usd'), total_usd: sum('total_usd') } };
