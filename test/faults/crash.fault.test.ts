@@ -95,8 +95,10 @@ describe('fault 2: kill -9 of the joiner mid-batch', () => {
     await produce(kafka, registry, topics.outcomes, joinerOutcomes);
     // After fault 1 the restarted worker may still be settling the shared topics' history (every
     // earlier test's events): on a loaded machine that takes a while.
-    await eventually(async () => (written() >= joinerOutcomes.length ? true : undefined), 240_000,
-      `outcomes joined, no calls yet (passes since: ${w.passes.length - before})`);
+    await eventually(async () => (written() >= joinerOutcomes.length ? true : undefined), 240_000, 'outcomes joined, no calls yet')
+      .catch((error: unknown) => {
+        throw new Error(`${String(error)} (${w.passes.length - before} settle passes since, ${written()} facts written)`);
+      });
     const baseline = written();
     const runs = [...new Set(joinerUsage.map((u) => u.run_id))];
     const SLICES = 10;
