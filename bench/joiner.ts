@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { clickHouseTime, type ClickHouseClient, type Logger } from '@tokenledger/infra';
-import { ClickHouseJoinStore, Settler } from '@tokenledger/outcome-joiner';
+import { ClickHouseJoinStore, InsertFence, Settler } from '@tokenledger/outcome-joiner';
 import { progress, type Benchmark, type BenchReport } from './lib/report.js';
 import type { BenchSettings } from './lib/settings.js';
 import { withStack } from './lib/stack.js';
@@ -89,7 +89,7 @@ async function benchmarkJoiner(clickhouse: ClickHouseClient, logger: Logger, set
   const outcomes = Math.max(1_000, Math.round(settings.BENCH_EVENTS / CALLS_PER_OUTCOME));
   const settler = new Settler({
     clickhouse, projections: () => [1], storeFor: (p) => new ClickHouseJoinStore(clickhouse, p), horizonMs: 7 * 86_400_000,
-    visibilityLagMs: 0, intervalMs: 3_600_000, humanRateNanoPerHour: null, clock: { now: () => Date.UTC(2026, 9, 2) }, log: logger, metrics: new Registry(),
+    visibilityLagMs: 0, fence: new InsertFence(), intervalMs: 3_600_000, humanRateNanoPerHour: null, clock: { now: () => Date.UTC(2026, 9, 2) }, log: logger, metrics: new Registry(),
   });
   const results: { scenario: string; seconds: number; joined: number }[] = [];
   for (const scenario of ['in order', 'shuffled'] as const) {

@@ -5,6 +5,7 @@ import {
 import { outcomeEventAvro, outcomeEventSchema, topics, type OutcomeEvent } from '@tokenledger/schemas';
 import { ClickHouseJoinStore } from './clickhouse-store.js';
 import type { JoinerConfig } from './config.js';
+import { InsertFence } from './insert-fence.js';
 import { claimRows, outcomeEventRow } from './rows.js';
 import { Settler, type Clock } from './settle.js';
 
@@ -38,6 +39,7 @@ export async function startJoiner(config: JoinerConfig, deps: JoinerDeps): Promi
   await admin.disconnect();
 
   const deadLetters = new DeadLetterSink(kafka, topics.deadLetter);
+  const fence = new InsertFence();
   await deadLetters.start();
   const consumer = new BatchConsumer<OutcomeEvent>({
     name: 'outcome-joiner',
@@ -55,7 +57,7 @@ export async function startJoiner(config: JoinerConfig, deps: JoinerDeps): Promi
       const claims = messages.flatMap((m) => claimRows(m.value));
       await deps.clickhouse.insert({ table: 'outcome_claims', values: claims, format: 'JSONEachRow' });
       // Events last: the settle loop finds outcomes by their events, and their claims are then in place.
-      await deps.clickhouse.insert({ table: 'outcome_events', values: events, format: 'JSONEachRow' });
+      await fence.insert(() => deps.clickhouse.insert({ table: 'outcome_events', values: events, format: 'JSONEachRow' }));
     },
   });
   await consumer.start();
@@ -68,6 +70,7 @@ export async function startJoiner(config: JoinerConfig, deps: JoinerDeps): Promi
     storeFor: (projection) => new ClickHouseJoinStore(deps.clickhouse, projection),
     horizonMs: config.JOINER_HORIZON_HOURS * 3_600_000,
     visibilityLagMs: config.JOINER_VISIBILITY_LAG_MS,
+    fence,
     intervalMs: config.JOINER_SETTLE_INTERVAL_MS,
     humanRateNanoPerHour: config.JOINER_HUMAN_COST_PER_HOUR_USD,
     clock: deps.clock ?? { now: () => Date.now() },

@@ -1,6 +1,7 @@
 import { clickHouseTime, PeriodicPass, queryByIds, type ClickHouseClient, type Logger } from '@tokenledger/infra';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { recompute, type JoinStore } from './engine.js';
+import type { InsertFence } from './insert-fence.js';
 import { runFact } from './join.js';
 import { noOutcomeRunRow, outcomeFactRow, withdrawnRunRow } from './rows.js';
 
@@ -16,8 +17,14 @@ export interface SettlerOptions {
   storeFor(projection: number): JoinStore;
   /** Usage whose run no outcome claims this long after its last call is spend with no outcome. */
   horizonMs: number;
-  /** Rows are joined once they are this old, so an insert still committing is never skipped. */
+  /**
+   * Rows are joined once they are this old, so an insert still committing is never skipped: a
+   * margin for the attributor's usage inserts (another service); this service's own outcome
+   * inserts are fenced exactly.
+   */
   visibilityLagMs: number;
+  /** The outcome consumer's inserts: the watermark is fixed with none in flight. */
+  fence: InsertFence;
   intervalMs: number;
   humanRateNanoPerHour: bigint | null;
   clock: Clock;
@@ -113,9 +120,9 @@ export class Settler {
     const store = o.storeFor(projection);
     const progressName = `settle:${projection}`;
     const from = await this.progress(progressName);
-    const [{ until }] = (await this.rows<{ until: string }>(
+    const [{ until }] = (await o.fence.fence(() => this.rows<{ until: string }>(
       'SELECT toString(now64(6) - toIntervalMillisecond({lag:UInt32})) AS until', { lag: o.visibilityLagMs },
-    )) as [{ until: string }];
+    ))) as [{ until: string }];
     const clockNow = o.clock.now();
     const window = { from: from.writtenUntil, until, projection };
 
