@@ -297,6 +297,10 @@ function report(settings: BenchSettings, m: Measured): BenchReport {
     verdict:
       `Target (issue 6): p95 under ${TARGET_P95_MS} ms for each of the dashboard’s queries. Measured: worst dashboard p95 ${oneDecimal(worst)} ms ` +
       `(${dashboard.map((t) => `${t.endpoint.label} ${oneDecimal(p95(t))}`).join(', ')}): ${met ? 'met' : 'missed'}.`,
+    figures: dashboard.map((t) => ({
+      figure: `api p95 over ${count(settings.BENCH_FACTS)} usage / ${count(settings.BENCH_OUTCOMES)} outcome facts: ${t.endpoint.label}`,
+      measured: `${oneDecimal(p95(t))} ms`, target: `< ${TARGET_P95_MS} ms`, met: p95(t) < TARGET_P95_MS,
+    })),
     notes: [],
     ...(directTable.length > 0 ? { profile: directTable.join('\n').trimStart() } : {}),
   };

@@ -12,7 +12,7 @@ export interface BenchReport {
   /** The target and whether this run met it. */
   verdict: string;
   /** The headline figures, for the one summary table of every benchmark. */
-  figures?: Figure[];
+  figures: Figure[];
   notes: string[];
   /** Where the time went, when BENCH_PROFILE was set. */
   profile?: string;

@@ -130,7 +130,7 @@ export function renderSummary(saved: SavedFigures[], machine: Machine): string {
  */
 export function saveReport(report: BenchReport, machine: Machine, file = resultsFile): string {
   const current = existsSync(file) ? readFileSync(file, 'utf8') : HEADER;
-  const figures: SavedFigures = { benchmark: report.name, measuredAt: machine.date, figures: report.figures ?? [] };
+  const figures: SavedFigures = { benchmark: report.name, measuredAt: machine.date, figures: report.figures };
   const withSection = replaceSection(current, report.name, `${renderReport(report, machine)}\n<!-- bench:figures ${JSON.stringify(figures)} -->`, 'bottom');
   const summary = renderSummary(savedFigures(withSection), machine);
   writeFileSync(file, replaceSection(withSection, SUMMARY, summary, 'top'));
