@@ -3,14 +3,13 @@
  * goes through the attributor under a project catalogue (ASC 350-40 stages), and the answers are
  * checked against allocations this file works out on its own. The FOCUS CSV is parsed here.
  */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
 import { configChange, decimalToNanos, nanosToDecimal, topics, type UsageEvent } from '@tokenledger/schemas';
-import { loadAttributorConfig, startAttributor, type AttributorService } from '@tokenledger/attributor';
-import { eventually, freePort, testEnv, testLogger, openMigratedStore } from './src/harness.js';
+import type { AttributorService } from '@tokenledger/attributor';
+import { eventually, testEnv, testLogger, openMigratedStore } from './src/harness.js';
 import { acmeCostNano as costNano, acmePriceOverride, produce, usageEvent } from './src/fleet.js';
-import { errorPaths, expectQueryKeyRequired, keyRingOf, startTestApi, tenantKeys, type TenantKeys } from './src/api-harness.js';
+import { errorPaths, expectQueryKeyRequired, keyRingOf, startTestApi, startTestAttributor, tenantKeys, type TenantKeys } from './src/api-harness.js';
 
 const env = testEnv('api-export');
 const kafka = createKafka(env.KAFKA_BROKERS!.split(','), 'api-export-test', testLogger);
@@ -155,10 +154,7 @@ beforeAll(async () => {
   clickhouse = await openMigratedStore(env);
   await configure(alice);
   await configure(bob);
-  attributor = await startAttributor(
-    loadAttributorConfig({ ...env, ATTRIBUTOR_PORT: String(await freePort()), ATTRIBUTOR_HOST: '127.0.0.1', ATTRIBUTOR_GROUP_ID: `attr-${randomUUID()}` }),
-    { logger: testLogger, clickhouse, registry },
-  );
+  attributor = await startTestAttributor(env, clickhouse);
   await produce(kafka, registry, topics.usage, [...aliceEvents, ...bobEvents]);
   client = await startTestApi(env, clickhouse, keyRingOf(alice, bob));
   await eventually(async () => {

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, publishConfigChanges, SchemaRegistry, type ClickHouseClient } from '@tokenledger/infra';
 import { configChange, nanosToDecimal, topics, type UsageEvent } from '@tokenledger/schemas';
-import { loadAttributorConfig, startAttributor, type AttributorService } from '@tokenledger/attributor';
-import { eventually, freePort, testEnv, testLogger, openMigratedStore } from './src/harness.js';
+import type { AttributorService } from '@tokenledger/attributor';
+import { eventually, testEnv, testLogger, openMigratedStore } from './src/harness.js';
 import { produce, usageEvent } from './src/fleet.js';
-import { keyRingOf, startTestApi, tenantKeys } from './src/api-harness.js';
+import { keyRingOf, startTestApi, startTestAttributor, tenantKeys } from './src/api-harness.js';
 
 const env = testEnv('api-spend');
 const kafka = createKafka(env.KAFKA_BROKERS!.split(','), 'api-spend-test', testLogger);
@@ -40,10 +39,7 @@ beforeAll(async () => {
     // cached input at the input rate, so expected costs stay simple
     body: { provider: 'acme', model: 'acme-*', effective_from: 0, input: '2.5', cached_input: '2.5', output: '10' },
   })));
-  attributor = await startAttributor(
-    loadAttributorConfig({ ...env, ATTRIBUTOR_PORT: String(await freePort()), ATTRIBUTOR_HOST: '127.0.0.1', ATTRIBUTOR_GROUP_ID: `attr-${randomUUID()}` }),
-    { logger: testLogger, clickhouse, registry },
-  );
+  attributor = await startTestAttributor(env, clickhouse);
   await produce(kafka, registry, topics.usage, [...aliceEvents, ...bobEvents]);
   client = await startTestApi(env, clickhouse, keyRingOf(alice, bob));
   await eventually(async () => {

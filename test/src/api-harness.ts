@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { hashApiKey, KeyRing, type ClickHouseClient } from '@tokenledger/infra';
 import { loadApiConfig, startApi, type ApiDeps, type ApiService } from '@tokenledger/api';
+import { loadAttributorConfig, startAttributor, type AttributorService } from '@tokenledger/attributor';
 import { SchemaRegistry } from '@tokenledger/infra';
 import { freePort, testLogger } from './harness.js';
 
@@ -57,3 +58,11 @@ export async function expectQueryKeyRequired(client: TestApi, tenant: TenantKeys
 
 /** The `path` of each 400 error, for checking that a bad parameter is named. */
 export const errorPaths = (json: Record<string, unknown>): string => ((json.errors ?? []) as { path: string }[]).map((e) => e.path).join(' ');
+
+/** An attributor on a free local port with its own consumer group, over the test's ClickHouse. */
+export async function startTestAttributor(env: Record<string, string>, clickhouse: ClickHouseClient): Promise<AttributorService> {
+  return startAttributor(
+    loadAttributorConfig({ ...env, ATTRIBUTOR_PORT: String(await freePort()), ATTRIBUTOR_HOST: '127.0.0.1', ATTRIBUTOR_GROUP_ID: `attr-${randomUUID()}` }),
+    { logger: testLogger, clickhouse, registry: new SchemaRegistry({ host: env.SCHEMA_REGISTRY_URL! }) },
+  );
+}
