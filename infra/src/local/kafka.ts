@@ -110,7 +110,14 @@ export async function startLocalKafka(o: LocalKafkaOptions): Promise<LocalKafka>
   return { brokers, stop: () => broker.stop() };
 }
 
-/** A KRaft cluster id: 16 random bytes, base64url without padding (22 chars). */
-function clusterId(): string {
-  return Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
+/**
+ * A KRaft cluster id: 16 random bytes, base64url without padding (22 chars). Like Kafka's own
+ * `Uuid.randomUuid`, never one that starts with '-': the storage tool would read it as a flag
+ * (1 start in 64 failed that way in CI).
+ */
+export function clusterId(): string {
+  for (;;) {
+    const id = Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
