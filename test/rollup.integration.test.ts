@@ -104,6 +104,7 @@ const spendQueries = [
 ];
 
 const topRunsQueries = ['by=retry_tax&limit=7', 'by=retry_tax&limit=500', 'by=cost&limit=3', 'by=cost&limit=500'];
+const unitEconomicsQueries = ['group_by=outcome_type', 'group_by=project,outcome_type', 'outcome_type=ticket_resolved&group_by=project', ''];
 
 /** Rows sorted by every field, so groups tied on cost compare regardless of their order. */
 function canonical(json: Record<string, unknown>): unknown {
@@ -111,7 +112,7 @@ function canonical(json: Record<string, unknown>): unknown {
   return { ...json, ...(rows ? { rows } : {}) };
 }
 
-/** Every spend, waste, capitalization and top-runs query answers the same through the rollup as from the facts. */
+/** Every spend, unit economics, waste, capitalization and top-runs query answers the same through the rollups as from the facts. */
 async function expectSameAnswers(what: string): Promise<void> {
   for (const [name, range] of ranges) {
     for (const q of spendQueries) {
@@ -120,7 +121,10 @@ async function expectSameAnswers(what: string): Promise<void> {
       expect(a.status, `${what}: ${name}: ${path}: ${a.text}`).toBe(200);
       expect(canonical(a.json), `${what}: ${name}: ${path}`).toEqual(canonical(b.json));
     }
-    for (const path of [`/v1/waste?${range}`, `/v1/capitalization?${range}`, ...topRunsQueries.map((q) => `/v1/top-runs?${q}&${range}`)]) {
+    for (const path of [
+      `/v1/waste?${range}`, `/v1/waste?min_outcomes=1&acceptance_tolerance=1&${range}`, `/v1/capitalization?${range}`,
+      ...topRunsQueries.map((q) => `/v1/top-runs?${q}&${range}`), ...unitEconomicsQueries.map((q) => `/v1/unit-economics?${q}&${range}`),
+    ]) {
       const [a, b] = await Promise.all([rolled.get(path, tenant.query), live.get(path, tenant.query)]);
       expect(a.status, `${what}: ${path}: ${a.text}`).toBe(200);
       expect(a.json, `${what}: ${name}: ${path}`).toEqual(b.json);
@@ -202,13 +206,15 @@ describe('hourly usage rollup', () => {
       { ...target, event_id: 'r-late-retry', attempt: 9, nanos: 7n, occurred_at: target.occurred_at + 1 },
       { ...target, event_id: 'r-late-far', nanos: 3n, occurred_at: t0 + 60 * H },
     ]);
-    // Two rows of one outcome claiming the run: the later one (accepted) is its state.
-    const outcome = (status: string, computedAt: number) => ({
+    // Two rows of one outcome claiming the run: the later one (accepted) is its state. Written
+    // one after the other, as the joiner writes them (computed_at is the time of writing).
+    const outcome = (status: string) => ({
       tenant_id: tenant.tenantId, projection: 1, outcome_id: 'out-1', outcome_type: 'ticket_resolved', status,
       occurred_at: clickHouseTime(t0 + 30 * H), first_occurred_at: clickHouseTime(t0 + 30 * H), event_count: 1, run_ids: ['r-run-3-0'],
-      calls: 1, attempts: 1, cost_usd: '1', retry_tax_usd: '0', computed_at: clickHouseTime(computedAt),
+      calls: 1, attempts: 1, cost_usd: '1', retry_tax_usd: '0',
     });
-    await clickhouse.insert({ table: 'outcome_facts', values: [outcome('rejected', t0), outcome('accepted', t0 + 1)], format: 'JSONEachRow' });
+    await clickhouse.insert({ table: 'outcome_facts', values: [outcome('rejected')], format: 'JSONEachRow' });
+    await clickhouse.insert({ table: 'outcome_facts', values: [outcome('accepted')], format: 'JSONEachRow' });
     await expectSameAnswers('late calls not yet rolled up');
     await rolled.api.rollup!.runOnce();
     await expectSameAnswers('late calls rolled up');
@@ -239,7 +245,7 @@ describe('hourly usage rollup', () => {
     const outcomeRow = (o: (typeof outcomes)[number], stored: boolean) => ({
       tenant_id: tenant.tenantId, projection: 1, outcome_id: o.id, outcome_type: 'ticket_resolved', status: o.accepted ? 'accepted' : 'rejected',
       occurred_at: clickHouseTime(o.at), first_occurred_at: clickHouseTime(o.at), event_count: 1, run_ids: o.runs, calls: 1, attempts: 1,
-      cost_usd: nanosToDecimal(o.cost), retry_tax_usd: '0', computed_at: clickHouseTime(stored ? t0 + 1 : t0),
+      cost_usd: nanosToDecimal(o.cost), retry_tax_usd: '0',
       ...(stored ? { primary_workflow: o.workflow, primary_model: o.model, primary_known: 1 } : {}),
     });
     const waste = async () => Promise.all(ranges.map(async ([, range]) => {
@@ -258,6 +264,49 @@ describe('hourly usage rollup', () => {
     await clickhouse.insert({ table: 'outcome_facts', values: outcomes.filter((_, i) => i % 2 === 1).map((o) => outcomeRow(o, true)), format: 'JSONEachRow' });
     expect(await waste()).toEqual(fromUsage);
     expect(await count('outcome_facts FINAL WHERE tenant_id = {t:String} AND primary_known = 1', { t: tenant.tenantId })).toBe(outcomes.length);
+  });
+
+  it('serves unit economics and waste from the hourly outcome rollup exactly, as outcomes arrive, move to other hours and change', async () => {
+    const types = ['ticket_resolved', 'claim_processed', 'pr_merged'];
+    const statuses = ['accepted', 'accepted', 'rejected', 'reworked', 'escalated'];
+    interface Outcome { id: string; at: number; status: string; cost: bigint; project: string; workflow: string; model: string }
+    const outcomeRow = (o: Outcome, i: number) => ({
+      tenant_id: tenant.tenantId, projection: 1, outcome_id: o.id, outcome_type: types[i % 3], status: o.status,
+      occurred_at: clickHouseTime(o.at), first_occurred_at: clickHouseTime(o.at - 5_000), event_count: 1, run_ids: [`${o.id}-run`],
+      calls: 3, attempts: i % 4, failed_attempts: 0, first_pass: i % 3 === 0, cost_usd: nanosToDecimal(o.cost), retry_tax_usd: nanosToDecimal(o.cost / 7n),
+      human_milliminutes: i % 5 === 0 ? null : 1_500 * i, human_cost_usd: i % 5 === 0 ? null : nanosToDecimal(1_000_003n * BigInt(i)),
+      baseline_cost_usd: i % 6 === 0 ? null : '4.25', value_usd: i % 4 === 1 ? null : nanosToDecimal(9_000_000_011n + BigInt(i)),
+      tags: { project: o.project }, primary_workflow: o.workflow, primary_model: o.model, primary_known: i % 9 === 0 ? 0 : 1,
+    });
+    const write = async (list: Outcome[]) => clickhouse.insert({ table: 'outcome_facts', values: list.map((o) => outcomeRow(o, Number(o.id.split('-')[1]))), format: 'JSONEachRow' });
+    const fleet: Outcome[] = Array.from({ length: 240 }, (_, i) => ({
+      id: `uo-${i}`, at: t0 + Math.floor((i * 70 * H) / 240) + (i % 13) * 61_001, status: statuses[i % 5]!, cost: 1_000_000_000n * BigInt(1 + (i % 7)) + BigInt(i),
+      project: projects[i % 4]!, workflow: `wf-${projects[(i + 1) % 4]}`, model: models[i % 3]!,
+    }));
+    await write(fleet);
+    await expectSameAnswers('outcomes not yet rolled up');
+    const [pass] = await rolled.api.rollup!.runOnce();
+    expect(pass!.outcomeHours).toBeGreaterThan(60);
+    await expectSameAnswers('outcomes rolled up');
+
+    // Later events: outcomes move to another hour (some across the ranges' ends, one to September),
+    // change status and cost; one hour is left without any outcome; a new outcome arrives.
+    const moved = fleet.filter((_, i) => i % 10 === 0).map((o, k) => ({
+      ...o, at: k === 0 ? Date.UTC(2026, 8, 30, 23, 30) : o.at + (k % 3 === 0 ? 26 * H : 3 * H + 17), status: 'accepted', cost: o.cost + 5n,
+    }));
+    await write([...moved, { ...fleet[1]!, id: 'uo-999', at: t0 + 7 * H + 900_000 }]);
+    await expectSameAnswers('moved, not yet rolled up');
+    await rolled.api.rollup!.runOnce();
+    await expectSameAnswers('moved and rolled up');
+    // And back again, then a pass with nothing new.
+    await write(moved.filter((_, k) => k % 2 === 0).map((o) => ({ ...o, at: o.at - 2 * H, status: 'rejected' })));
+    await expectSameAnswers('moved back, not yet rolled up');
+    await rolled.api.rollup!.runOnce();
+    await rolled.api.rollup!.runOnce();
+    await expectSameAnswers('moved back and rolled up');
+    const ue = await rolled.get(`/v1/unit-economics?group_by=outcome_type&${ranges[0][1]}`, tenant.query);
+    expect((ue.json.totals as { outcomes: number }).outcomes).toBeGreaterThan(240);
+    expect(await count('outcome_hourly WHERE tenant_id = {t:String}', { t: tenant.tenantId })).toBeGreaterThan(0);
   });
 
   it('keeps tenants apart', async () => {

@@ -35,23 +35,23 @@ export interface OutcomeSumsRow {
 }
 
 /**
- * The SELECT list that produces an OutcomeSumsRow from outcome_facts. Aliases never reuse a column
- * name: ClickHouse would read the alias where the column is meant.
+ * The SELECT list that produces an OutcomeSumsRow from outcome rows (rollup/outcome-hourly-sql.ts:
+ * one per outcome when live, one per rolled-up group otherwise).
  */
 export const outcomeSumsSql = `
-  count() AS outcomes,
-  countIf(status = 'accepted') AS accepted,
-  countIf(first_pass) AS first_pass_outcomes,
-  countIf(attempts > 0) AS with_usage,
-  sum(attempts) AS attempts_sum,
-  countIf(baseline_cost_usd IS NOT NULL) AS baseline_outcomes,
-  countIf(value_usd IS NOT NULL) AS valued_outcomes,
-  toString(sum(cost_usd)) AS token_cost,
-  toString(sum(ifNull(human_cost_usd, toDecimal128(0, 9)))) AS human_cost,
-  toString(sum(retry_tax_usd)) AS retry_tax,
-  toString(sum(ifNull(baseline_cost_usd, toDecimal128(0, 9)))) AS baseline_sum,
-  toString(sumIf(cost_usd + ifNull(human_cost_usd, toDecimal128(0, 9)), baseline_cost_usd IS NOT NULL)) AS baseline_outcomes_cost,
-  toString(sum(ifNull(value_usd, toDecimal128(0, 9)))) AS value_sum`;
+  sum(o_outcomes) AS outcomes,
+  sum(o_accepted) AS accepted,
+  sum(o_first_pass) AS first_pass_outcomes,
+  sum(o_with_usage) AS with_usage,
+  sum(o_attempts) AS attempts_sum,
+  sum(o_baseline_outcomes) AS baseline_outcomes,
+  sum(o_valued) AS valued_outcomes,
+  toString(sum(o_cost)) AS token_cost,
+  toString(sum(o_human)) AS human_cost,
+  toString(sum(o_tax)) AS retry_tax,
+  toString(sum(o_baseline)) AS baseline_sum,
+  toString(sum(o_baseline_cost)) AS baseline_outcomes_cost,
+  toString(sum(o_value)) AS value_sum`;
 
 export interface OutcomeSums {
   outcomes: number;

@@ -1,5 +1,6 @@
 import { clickHouseTime, type ClickHouseClient } from '@tokenledger/infra';
 import type { Range } from './params.js';
+import { liveOutcomeRowsSql, outcomeHourlyName, outcomeRowsSql } from './rollup/outcome-hourly-sql.js';
 import { runTotalsName } from './rollup/run-totals-sql.js';
 import { rollupWatermark } from './rollup/usage-hourly-job.js';
 import { usageHourlyName, wholeHours } from './rollup/usage-hourly-sql.js';
@@ -34,6 +35,17 @@ export class Reader {
   /** How far the per-run rollup (run_totals) has read the served projection; null before its first pass. */
   async runRollupWatermark(): Promise<string | null> {
     return this.rollups ? rollupWatermark(this.clickhouse, runTotalsName, this.projection) : null;
+  }
+
+  /**
+   * Outcome rows (rollup/outcome-hourly-sql.ts) over a range and their parameters: whole hours
+   * from the hourly outcome rollup where it is current, the rest live; all live before its first pass.
+   */
+  async outcomeRows(range: Range): Promise<{ sql: string; params: Record<string, string> }> {
+    const watermark = this.rollups ? await rollupWatermark(this.clickhouse, outcomeHourlyName, this.projection) : null;
+    return watermark === null
+      ? { sql: liveOutcomeRowsSql, params: rangeParams(range) }
+      : { sql: outcomeRowsSql, params: hourRowsParams(range, watermark) };
   }
 
   /**

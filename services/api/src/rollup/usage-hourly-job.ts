@@ -1,8 +1,9 @@
 import { PeriodicPass, type ClickHouseClient, type Logger, type ProjectionRow } from '@tokenledger/infra';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { chunk } from './hours.js';
+import { dirtyOutcomeHoursByTenantSql, outcomeHourlyName, rollUpOutcomeHoursSql, stageMembersSql } from './outcome-hourly-sql.js';
 import { rollUpRunsSql, runTotalsName } from './run-totals-sql.js';
-import { rollUpHoursSql, usageHourlyName } from './usage-hourly-sql.js';
+import { dirtyUsageHoursByTenantSql, rollUpHoursSql, usageHourlyName, usageHourlyVersions } from './usage-hourly-sql.js';
 
 export interface UsageRollupOptions {
   clickhouse: ClickHouseClient;
@@ -26,11 +27,15 @@ export interface RollupPass {
   /** The per-run rollup (run_totals): runs recomputed, and its new watermark. */
   runs: number;
   runsWrittenUntil: string;
+  /** The hourly outcome rollup (outcome_hourly): tenant-hours recomputed, and its new watermark. */
+  outcomeHours: number;
+  outcomesWrittenUntil: string;
 }
 
 /**
  * Keeps usage_hourly current (infra/migrations/0009_usage_hourly.sql), and run_totals
- * (0010_run_totals.sql) the same way with its own watermark (see runsPassFor). Each pass, per
+ * (0010_run_totals.sql) and outcome_hourly (0012_outcome_hourly.sql) the same way, each with its
+ * own watermark (see runsPassFor and outcomesPassFor). Each pass, per
  * projection: takes the watermark W' = now − visibility lag, finds the hours with a fact written
  * in (W, W'], recomputes each from the deduplicated facts under version W' (µs), records their
  * version, then records W'. A crash before that record leaves W: those hours stay "written
@@ -78,9 +83,13 @@ export class UsageRollup {
     const done: RollupPass[] = [];
     for (const row of this.o.projections()) {
       if (row.state !== 'serving') continue;
-      const hours = await this.passFor(row.projection);
+      const hours = await this.usagePassFor(row.projection);
       const runs = await this.runsPassFor(row.projection);
-      done.push({ ...hours, runs: runs.runs, runsWrittenUntil: runs.writtenUntil });
+      const outcomes = await this.outcomesPassFor(row.projection);
+      done.push({
+        projection: row.projection, hours: hours.hours, writtenUntil: hours.writtenUntil,
+        runs: runs.runs, runsWrittenUntil: runs.writtenUntil, outcomeHours: outcomes.hours, outcomesWrittenUntil: outcomes.writtenUntil,
+      });
     }
     return done;
   }
@@ -122,46 +131,65 @@ export class UsageRollup {
       }
       runs += Number(tenantRuns);
     }
-    await o.clickhouse.insert({
-      table: 'rollup_progress', values: [{ name: runTotalsName, projection, written_until: until }], format: 'JSONEachRow',
-    });
-    this.hoursRolled.inc({ rollup: runTotalsName }, runs);
-    this.lag.set({ rollup: runTotalsName, projection: String(projection) }, (Date.now() - Date.parse(`${until.replace(' ', 'T')}Z`)) / 1000);
-    const seconds = stopTimer();
-    if (runs > 0) o.log.info({ event: 'rollup_pass', rollup: runTotalsName, projection, runs, written_until: until, seconds }, 'rolled up runs');
+    await this.recordPass(runTotalsName, projection, until, runs, stopTimer);
     return { runs, writtenUntil: until };
   }
 
-  private async passFor(projection: number): Promise<{ projection: number; hours: number; writtenUntil: string }> {
+  /**
+   * outcome_hourly (infra/migrations/0012_outcome_hourly.sql): the hours of the outcomes written
+   * in (W, W'] and every hour those were counted in, recomputed under version W': per slice of
+   * hours, each outcome in them is staged with its values (members), the members are summed
+   * into the rollup, and the hours' version recorded. A crash before W' is recorded leaves W:
+   * readers compute those hours live, the next pass redoes them, and the members it staged only
+   * add hours to recompute.
+   */
+  private outcomesPassFor(projection: number): Promise<{ hours: number; writtenUntil: string }> {
+    return this.hoursPassFor(outcomeHourlyName, projection, dirtyOutcomeHoursByTenantSql, [stageMembersSql, rollUpOutcomeHoursSql], 'outcome_hourly_versions');
+  }
+
+  /** usage_hourly: the hours with a usage fact written in (W, W'], recomputed under version W'. */
+  private usagePassFor(projection: number): Promise<{ hours: number; writtenUntil: string }> {
+    return this.hoursPassFor(usageHourlyName, projection, dirtyUsageHoursByTenantSql, [rollUpHoursSql], usageHourlyVersions);
+  }
+
+  /**
+   * One pass of an hourly rollup: the hours `dirtySql` finds per tenant in (W, W'] (parameters
+   * projection, from, until), recomputed in slices by `statements` (parameters tenant,
+   * projection, hours, version), each slice's version then recorded in `versionsTable`, and W'
+   * recorded last.
+   */
+  private async hoursPassFor(
+    name: string, projection: number, dirtySql: string, statements: readonly string[], versionsTable: string,
+  ): Promise<{ hours: number; writtenUntil: string }> {
     const { o } = this;
-    const stopTimer = this.passSeconds.startTimer({ rollup: usageHourlyName });
-    const { from, until, version } = await this.window(usageHourlyName, projection);
-    const dirty = await this.rows<{ tenant_id: string; hours: string[] }>(
-      `SELECT tenant_id, arraySort(groupUniqArray(toString(toStartOfHour(occurred_at)))) AS hours FROM usage_facts
-       WHERE projection = {projection:UInt32}
-         AND written_at > toDateTime64({from:String}, 6) AND written_at <= toDateTime64({until:String}, 6)
-       GROUP BY tenant_id`, { projection, from, until },
-    );
+    const stopTimer = this.passSeconds.startTimer({ rollup: name });
+    const { from, until, version } = await this.window(name, projection);
+    const dirty = await this.rows<{ tenant_id: string; hours: string[] }>(dirtySql, { projection, from, until });
     let hours = 0;
     for (const { tenant_id: tenant, hours: tenantHours } of dirty) {
       for (const part of chunk(tenantHours, o.hoursPerInsert)) {
-        await o.clickhouse.command({ query: rollUpHoursSql, query_params: { tenant, projection, version, hours: part } });
+        for (const query of statements) {
+          await o.clickhouse.command({ query, query_params: { tenant, projection, version, hours: part } });
+        }
         await o.clickhouse.insert({
-          table: 'usage_hourly_versions',
-          values: part.map((hour) => ({ tenant_id: tenant, projection, hour, version })),
-          format: 'JSONEachRow',
+          table: versionsTable, values: part.map((hour) => ({ tenant_id: tenant, projection, hour, version })), format: 'JSONEachRow',
         });
         hours += part.length;
       }
     }
-    await o.clickhouse.insert({
-      table: 'rollup_progress', values: [{ name: usageHourlyName, projection, written_until: until }], format: 'JSONEachRow',
+    await this.recordPass(name, projection, until, hours, stopTimer);
+    return { hours, writtenUntil: until };
+  }
+
+  /** Records a pass's watermark, then its metrics and log line (`done`: hours or runs recomputed). */
+  private async recordPass(name: string, projection: number, until: string, done: number, stopTimer: () => number): Promise<void> {
+    await this.o.clickhouse.insert({
+      table: 'rollup_progress', values: [{ name, projection, written_until: until }], format: 'JSONEachRow',
     });
-    this.hoursRolled.inc({ rollup: usageHourlyName }, hours);
-    this.lag.set({ rollup: usageHourlyName, projection: String(projection) }, (Date.now() - Date.parse(`${until.replace(' ', 'T')}Z`)) / 1000);
+    this.hoursRolled.inc({ rollup: name }, done);
+    this.lag.set({ rollup: name, projection: String(projection) }, (Date.now() - Date.parse(`${until.replace(' ', 'T')}Z`)) / 1000);
     const seconds = stopTimer();
-    if (hours > 0) o.log.info({ event: 'rollup_pass', rollup: usageHourlyName, projection, hours, written_until: until, seconds }, 'rolled up hours');
-    return { projection, hours, writtenUntil: until };
+    if (done > 0) this.o.log.info({ event: 'rollup_pass', rollup: name, projection, recomputed: done, written_until: until, seconds }, `rolled up ${name}`);
   }
 }
 

@@ -16,6 +16,16 @@ export const HOUR_MS = 3_600_000;
 /** Name of the rollup in rollup_progress. */
 export const usageHourlyName = 'usage_hourly';
 
+/** Where the version of each rolled-up hour is recorded. */
+export const usageHourlyVersions = 'usage_hourly_versions';
+
+/** Per tenant, the hours with a usage fact written in (from, until]. Parameters: projection, from, until. */
+export const dirtyUsageHoursByTenantSql = `
+  SELECT tenant_id, arraySort(groupUniqArray(toString(toStartOfHour(occurred_at)))) AS hours FROM usage_facts
+  WHERE projection = {projection:UInt32}
+    AND written_at > toDateTime64({from:String}, 6) AND written_at <= toDateTime64({until:String}, 6)
+  GROUP BY tenant_id`;
+
 /**
  * The latest row of each usage fact matching `where`, without FINAL: the filter applies before
  * deduplication, which is exact because every row of an event has the event's tenant,

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { outcomeDimensionColumns, outcomeWhere } from '../facts-sql.js';
 import { addOutcomeSums, outcomeSumsSql, parseOutcomeSums, unitEconomics, type OutcomeSumsRow } from '../outcome-measures.js';
 import { outcomeQuery } from '../params.js';
 import { defineRoute } from '../route.js';
@@ -37,13 +36,14 @@ export const unitEconomicsRoute = defineRoute({
   response,
   async handler({ reader, query: q, range }) {
     const dims = q.group_by;
-    const { where, params } = outcomeWhere(q, range);
+    const outcomes = await reader.outcomeRows(range);
+    // Outcome rows name their dimensions as the group_by values do (outcome_type, project).
     const rows = await reader.rows<OutcomeSumsRow & Record<string, string>>(
-      `SELECT ${[...outcomeDimensionColumns(dims), outcomeSumsSql].join(', ')}
-       FROM outcome_facts FINAL
-       WHERE ${where}
-       ${dims.length ? `GROUP BY ${dims.join(', ')} ORDER BY sum(cost_usd) DESC, ${dims.join(', ')}` : ''}`,
-      params,
+      `SELECT ${[...dims, outcomeSumsSql].join(', ')}
+       FROM (${outcomes.sql})
+       ${q.outcome_type === undefined ? '' : 'WHERE outcome_type = {outcome_type:String}'}
+       ${dims.length ? `GROUP BY ${dims.join(', ')} ORDER BY sum(o_cost) DESC, ${dims.join(', ')}` : ''}`,
+      { ...outcomes.params, ...(q.outcome_type === undefined ? {} : { outcome_type: q.outcome_type }) },
     );
     const sums = rows.map(parseOutcomeSums).filter((s) => s.outcomes > 0);
     return {

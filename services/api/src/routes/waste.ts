@@ -57,14 +57,14 @@ const response = z.object({
 
 /**
  * Outcomes in range by their primary (workflow, model) as the joiner stored it, whether it did
- * (primary_known: 0 on rows written before it stored them) and whether they have usage: counts,
- * token cost and retry tax. One pass over the outcomes for both the retry tax and model routing.
+ * (p_known: 0 on rows written before it stored them) and whether they have usage: counts, token
+ * cost and retry tax, summed over outcome rows (from the hourly outcome rollup where current).
+ * One pass for both the retry tax and model routing.
  */
-const outcomeGroupsSql = `
-  SELECT primary_known AS known, attempts > 0 AS with_usage, primary_workflow AS p_workflow, primary_model AS p_model,
-         count() AS outcomes, countIf(status = 'accepted') AS accepted, toString(sum(cost_usd)) AS cost_sum,
-         toString(sum(retry_tax_usd)) AS retry_tax
-  FROM outcome_facts FINAL WHERE ${outcomeScope}
+const outcomeGroupsOf = (outcomeRows: string) => `
+  SELECT p_known AS known, p_usage AS with_usage, p_workflow, p_model,
+         sum(o_outcomes) AS outcomes, sum(o_accepted) AS accepted, toString(sum(o_cost)) AS cost_sum, toString(sum(o_tax)) AS retry_tax
+  FROM (${outcomeRows})
   GROUP BY known, with_usage, p_workflow, p_model`;
 
 /** Outcomes in range with usage and no stored primary pair, each with its token cost, status and runs. */
@@ -118,10 +118,10 @@ export const wasteRoute = defineRoute({
   response,
   async handler({ reader, query: q, range }) {
     const params = rangeParams(range);
-    const watermark = await reader.usageRollupWatermark();
+    const [watermark, outcomes] = await Promise.all([reader.usageRollupWatermark(), reader.outcomeRows(range)]);
     const [groups, [noOutcome], [usage]] = await Promise.all([
       reader.rows<{ known: number; with_usage: number; p_workflow: string; p_model: string; outcomes: string; accepted: string; cost_sum: string; retry_tax: string }>(
-        outcomeGroupsSql, params),
+        outcomeGroupsOf(outcomes.sql), outcomes.params),
       reader.rows<{ runs: string; cost_sum: string; retry_tax: string }>(
         `SELECT count() AS runs, toString(sum(cost_usd)) AS cost_sum, toString(sum(retry_tax_usd)) AS retry_tax
          FROM no_outcome_runs FINAL
