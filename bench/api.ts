@@ -104,6 +104,7 @@ interface Measured {
   rollupSeconds: number;
   rollupHours: number;
   rollupRuns: number;
+  rollupOutcomeHours: number;
   endpoints: EndpointTiming[];
   /** The dashboard's four queries sent together, until the last answers. */
   dashboardLoadMs: number[];
@@ -168,7 +169,7 @@ async function benchmarkApi(stack: BenchStack, settings: BenchSettings): Promise
   const rollupStarted = performance.now();
   const [rolled] = await rollup.runOnce();
   const rollupSeconds = (performance.now() - rollupStarted) / 1000;
-  progress(`api: ${count(rolled?.hours ?? 0)} tenant-hours and ${count(rolled?.runs ?? 0)} runs rolled up in ${oneDecimal(rollupSeconds)} s`);
+  progress(`api: ${count(rolled?.hours ?? 0)} tenant-hours of usage, ${count(rolled?.runs ?? 0)} runs and ${count(rolled?.outcomeHours ?? 0)} tenant-hours of outcomes rolled up in ${oneDecimal(rollupSeconds)} s`);
 
   const log: QueryTiming[] = [];
   // The governance evaluator would query ClickHouse on its own timer: off, so only requests are timed.
@@ -211,7 +212,7 @@ async function benchmarkApi(stack: BenchStack, settings: BenchSettings): Promise
       progress('api: target missed; running each query directly, with and without FINAL');
       for (const t of endpoints) for (const q of t.queries) directRuns.push(await direct(clickhouse, t.endpoint.label, q));
     }
-    return report(settings, { facts, generationSeconds, rollupSeconds, rollupHours: rolled?.hours ?? 0, rollupRuns: rolled?.runs ?? 0, endpoints, dashboardLoadMs, direct: directRuns, loadAverage });
+    return report(settings, { facts, generationSeconds, rollupSeconds, rollupHours: rolled?.hours ?? 0, rollupRuns: rolled?.runs ?? 0, rollupOutcomeHours: rolled?.outcomeHours ?? 0, endpoints, dashboardLoadMs, direct: directRuns, loadAverage });
   } finally {
     await api.stop();
   }
@@ -279,7 +280,7 @@ function report(settings: BenchSettings, m: Measured): BenchReport {
     title: 'latency of the dashboard’s queries over 10 million usage facts',
     configuration: [
       `Data written by the benchmark with INSERT … SELECT FROM numbers(n) into embedded chDB (${oneDecimal(m.generationSeconds)} s): ${count(f.usage)} usage facts (asked: ${count(settings.BENCH_FACTS)}) in ${count(f.runs)} runs of 7 calls over the 30 days before the run; 5 models at list prices, 8 workflows with their projects, teams, attribution tiers and capex classes; 10% of calls split between two projects, 3% failed, 10% of runs retrying steps, 0.5% unpriced. ${count(f.outcomes)} outcome facts (asked: ${count(settings.BENCH_OUTCOMES)}), each claiming one run, built from its usage (78% accepted, baselines and values); ${count(f.noOutcomeRuns)} runs older than the 7-day horizon without an outcome in no_outcome_runs. All in projection 1 (served).`,
-      `Hourly usage rollup (usage_hourly) and per-run rollup (run_totals) built before the api started, by one pass of their job: ${count(m.rollupHours)} tenant-hours and ${count(m.rollupRuns)} runs in ${oneDecimal(m.rollupSeconds)} s; the api's own job then runs every 5 s. Spend and waste read whole hours from the hourly rollup and the partial hours at the range's ends live from the facts; top runs reads runs wholly in range from run_totals and the others live. Outcome facts carry their primary (workflow, model), set by the benchmark as the joiner now writes it, so waste's model routing reads no usage.`,
+      `Hourly usage rollup (usage_hourly), per-run rollup (run_totals) and hourly outcome rollup (outcome_hourly) built before the api started, by one pass of their job: ${count(m.rollupHours)} tenant-hours of usage, ${count(m.rollupRuns)} runs and ${count(m.rollupOutcomeHours)} tenant-hours of outcomes in ${oneDecimal(m.rollupSeconds)} s; the api's own job then runs every 5 s. Spend, capitalization, unit economics and waste read whole hours from the hourly rollups and the partial hours at the range's ends live from the facts; top runs reads runs wholly in range from run_totals and the others live. Outcome facts carry their primary (workflow, model), set by the benchmark as the joiner now writes it, so waste's model routing reads no usage.`,
       `Active parts when measured (no OPTIMIZE; FINAL merges across them at query time): ${Object.entries(f.parts).map(([t, n]) => `${t} ${n}`).join(', ')}.`,
       `The api alone (\`startApi\`, governance evaluator off) in this process over that chDB, its config feed on this run’s Kafka. Requests with the query key over the whole 30 days (\`from\`, \`to\`), one at a time from this process (fetch, keep-alive): ${WARMUP_REQUESTS} warm-up, then ${settings.BENCH_REQUESTS} timed per endpoint or as many as fit in ${settings.BENCH_ENDPOINT_SECONDS} s (at least ${MIN_REQUESTS}; column n). Then up to ${DASHBOARD_LOADS} dashboard loads (same time limit): its four queries sent together, timed until the last answer.`,
       `The machine is shared (2 cores): 1-minute load average ${oneDecimal(m.loadAverage[0])} when the timed requests began, ${oneDecimal(m.loadAverage[1])} when they ended.`,
