@@ -44,14 +44,10 @@ function outcomeRowsOf(members: string): string {
           FROM (${members})`;
 }
 
-/** Outcome rows of the latest facts (FINAL) matching `where`, computed live. */
-export function liveOutcomeRows(where: string): string {
-  return outcomeRowsOf(`SELECT ${memberValues} FROM outcome_facts FINAL WHERE ${where}`);
-}
-
-/** Every outcome of the request's tenant and projection in [from, to), computed live (no rollup). */
-export const liveOutcomeRowsSql = liveOutcomeRows(`tenant_id = {tenant:String} AND projection = {projection:UInt32}
-  AND occurred_at >= {from:DateTime64(3)} AND occurred_at < {to:DateTime64(3)}`);
+/** Outcome rows of every outcome of the request's tenant and projection in [from, to), live from the facts (FINAL). */
+export const liveOutcomeRowsSql = outcomeRowsOf(`SELECT ${memberValues} FROM outcome_facts FINAL
+  WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32}
+    AND occurred_at >= {from:DateTime64(3)} AND occurred_at < {to:DateTime64(3)}`);
 
 const dimensions = 'outcome_type, project, p_known, p_usage, p_workflow, p_model';
 
@@ -98,31 +94,48 @@ export const dirtyOutcomeHoursByTenantSql = `
   GROUP BY tenant_id`;
 
 /**
- * Hours of the request's tenant and projection an outcome written after the watermark is in or
- * was counted in: the rollup's rows for them may be stale.
+ * `dirty_hours`: the hours of the request's tenant and projection an outcome written after the
+ * watermark is in or was counted in (the rollup's rows for them may be stale), as a scalar
+ * evaluated once per query.
  */
-const dirtyHours = `(
-  SELECT toStartOfHour(occurred_at) FROM outcome_facts
-  WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND computed_at > {watermark:DateTime64(6)}
-  UNION DISTINCT
-  SELECT hour FROM outcome_hourly_members
-  WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND outcome_id IN (
-    SELECT outcome_id FROM outcome_facts
-    WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND computed_at > {watermark:DateTime64(6)}))`;
+const dirtyHoursScalar = `(SELECT groupUniqArray(h) FROM (
+    SELECT toDateTime(toStartOfHour(occurred_at), 'UTC') AS h FROM outcome_facts
+    WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND computed_at > {watermark:DateTime64(6)}
+    UNION ALL
+    SELECT hour AS h FROM outcome_hourly_members
+    WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND outcome_id IN (
+      SELECT outcome_id FROM outcome_facts
+      WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND computed_at > {watermark:DateTime64(6)}))) AS dirty_hours`;
 
 /** Outcomes of the request's tenant and projection whose hour is computed live. */
 const liveHours = `occurred_at >= {from:DateTime64(3)} AND occurred_at < {to:DateTime64(3)}
-  AND (occurred_at < {from_hour:DateTime('UTC')} OR occurred_at >= {to_hour:DateTime('UTC')} OR toStartOfHour(occurred_at) IN ${dirtyHours})`;
+  AND (occurred_at < {from_hour:DateTime('UTC')} OR occurred_at >= {to_hour:DateTime('UTC')}
+       OR has(dirty_hours, toDateTime(toStartOfHour(occurred_at), 'UTC')))`;
+
+/**
+ * The latest row of each outcome of the request's tenant and projection with any row matching
+ * `where`, without FINAL: every row of those outcomes is read and the one written last kept, as
+ * FINAL keeps it. FINAL would merge the whole table: the outcomes' ids are spread over all of it.
+ */
+function latestOutcomes(where: string): string {
+  return `SELECT outcome_id, occurred_at, outcome_type, tags, primary_known, attempts, primary_workflow, primary_model, status, first_pass,
+            baseline_cost_usd, value_usd, cost_usd, human_cost_usd, retry_tax_usd
+          FROM outcome_facts
+          WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND outcome_id IN (
+            SELECT outcome_id FROM outcome_facts WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND ${where})
+          ORDER BY computed_at DESC LIMIT 1 BY outcome_id`;
+}
 
 /**
  * Outcome rows over [from, to) for the request's tenant and projection: whole hours nothing
  * written after the watermark touches from the rollup (their latest version); the outcomes of
  * every other hour in range (the partial hours at the ends, hours touched since) live from their
- * latest facts. The live outcomes are first found among all rows without FINAL (an outcome's
- * latest row is among them), then read with FINAL by key, so FINAL merges only those. Parameters:
- * tenant, projection, from, to (DateTime64(3)), from_hour and to_hour (the whole hours), watermark.
+ * latest facts: the outcomes with any row there, then kept if their latest row is there.
+ * Parameters: tenant, projection, from, to (DateTime64(3)), from_hour and to_hour (the whole
+ * hours), watermark.
  */
 export const outcomeRowsSql = `
+  WITH ${dirtyHoursScalar}
   SELECT hour AS o_hour, outcome_type, project, primary_known AS p_known, with_usage AS p_usage, primary_workflow AS p_workflow,
          primary_model AS p_model, outcomes AS o_outcomes, accepted AS o_accepted, first_pass_outcomes AS o_first_pass,
          if(with_usage = 1, outcomes, 0) AS o_with_usage, attempts AS o_attempts, baseline_outcomes AS o_baseline_outcomes,
@@ -136,7 +149,6 @@ export const outcomeRowsSql = `
       WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32}
         AND hour >= {from_hour:DateTime('UTC')} AND hour < {to_hour:DateTime('UTC')}
       GROUP BY hour)
-    AND hour NOT IN ${dirtyHours}
+    AND NOT has(dirty_hours, hour)
   UNION ALL
-  ${liveOutcomeRows(`tenant_id = {tenant:String} AND projection = {projection:UInt32} AND ${liveHours}
-    AND outcome_id IN (SELECT outcome_id FROM outcome_facts WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND ${liveHours})`)}`;
+  ${outcomeRowsOf(`SELECT ${memberValues} FROM (${latestOutcomes(liveHours)}) WHERE ${liveHours}`)}`;

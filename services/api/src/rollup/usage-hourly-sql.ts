@@ -65,9 +65,12 @@ export const rollUpHoursSql = `
   FROM (${liveHourRows(`tenant_id = {tenant:String} AND projection = {projection:UInt32} AND toStartOfHour(occurred_at) IN {hours:Array(DateTime('UTC'))}`)})
   GROUP BY h_hour, ${hourlyDimensions.join(', ')}`;
 
-/** Hours of the request's tenant and projection with a fact written after the watermark. */
-const dirtyHours = `(SELECT DISTINCT toStartOfHour(occurred_at) FROM usage_facts
-  WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND written_at > {watermark:DateTime64(6)})`;
+/**
+ * `dirty_hours`: the hours of the request's tenant and projection with a fact written after the
+ * watermark, as a scalar evaluated once per query.
+ */
+const dirtyHoursScalar = `(SELECT groupUniqArray(toDateTime(toStartOfHour(occurred_at), 'UTC')) FROM usage_facts
+  WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND written_at > {watermark:DateTime64(6)}) AS dirty_hours`;
 
 /**
  * Hour rows over [from, to) for the request's tenant and projection: whole hours with nothing
@@ -76,6 +79,7 @@ const dirtyHours = `(SELECT DISTINCT toStartOfHour(occurred_at) FROM usage_facts
  * to (DateTime64(3)), from_hour and to_hour (the whole hours, DateTime), watermark.
  */
 export const hourRowsSql = `
+  WITH ${dirtyHoursScalar}
   SELECT ${hourlyDimensions.join(', ')}, hour AS h_hour, cost_usd AS h_cost, input_tokens AS h_input, output_tokens AS h_output,
          cached_input_tokens AS h_cached, reasoning_tokens AS h_reasoning, calls AS h_calls
   FROM usage_hourly
@@ -86,11 +90,11 @@ export const hourRowsSql = `
       WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32}
         AND hour >= {from_hour:DateTime('UTC')} AND hour < {to_hour:DateTime('UTC')}
       GROUP BY hour)
-    AND hour NOT IN ${dirtyHours}
+    AND NOT has(dirty_hours, hour)
   UNION ALL
   ${liveHourRows(`tenant_id = {tenant:String} AND projection = {projection:UInt32}
     AND occurred_at >= {from:DateTime64(3)} AND occurred_at < {to:DateTime64(3)}
-    AND (occurred_at < {from_hour:DateTime('UTC')} OR occurred_at >= {to_hour:DateTime('UTC')} OR toStartOfHour(occurred_at) IN ${dirtyHours})`)}`;
+    AND (occurred_at < {from_hour:DateTime('UTC')} OR occurred_at >= {to_hour:DateTime('UTC')} OR has(dirty_hours, toDateTime(toStartOfHour(occurred_at), 'UTC')))`)}`;
 
 /** The whole hours inside [from, to) (epoch ms): [fromHour, toHour), empty when fromHour ≥ toHour. */
 export function wholeHours(from: number, to: number): { fromHour: number; toHour: number } {
