@@ -66,8 +66,12 @@ export async function connectClickHouse(s: ClickHouseSettings): Promise<ClickHou
   // chdb declares its Connection against @clickhouse/client-common, which @clickhouse/client now
   // bundles: the same interface from two declaration files, hence the cast.
   const connection = createChdbConnection({ path: s.chdbPath }) as unknown as ClickHouseClientConfigOptions['connection'];
-  const client = createClient({ connection, clickhouse_settings: exactJson });
-  // chDB keeps one session per process; USE makes the database current for every later query.
+  // No client-wide settings here: chDB's connection would prepend each to every statement as
+  // `SET k = v; ...`, and an INSERT whose rows follow such a prefix costs 3-8 µs more per row
+  // (usage_facts, JSONCompactEachRow, 1,000-20,000 rows per insert). chDB keeps one session per
+  // process, so a SET once holds for every later statement, as USE holds the current database.
+  const client = createClient({ connection });
+  await client.command({ query: `SET ${Object.entries(exactJson).map(([name, value]) => `${name} = ${value}`).join(', ')}` });
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${s.database}` });
   await client.command({ query: `USE ${s.database}` });
   return client;
