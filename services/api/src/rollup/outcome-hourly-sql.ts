@@ -11,6 +11,8 @@
  * o_baseline_outcomes, o_valued, o_cost, o_human, o_tax, o_baseline, o_baseline_cost, o_value.
  */
 
+import { servedHoursWhere } from './hours.js';
+
 /** Name of the rollup in rollup_progress. */
 export const outcomeHourlyName = 'outcome_hourly';
 
@@ -142,13 +144,6 @@ export const outcomeRowsSql = `
          valued_outcomes AS o_valued, cost_usd AS o_cost, human_cost_usd AS o_human, retry_tax_usd AS o_tax, baseline_usd AS o_baseline,
          baseline_outcomes_cost_usd AS o_baseline_cost, value_usd AS o_value
   FROM outcome_hourly
-  WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32}
-    AND hour >= {from_hour:DateTime('UTC')} AND hour < {to_hour:DateTime('UTC')}
-    AND (hour, version) IN (
-      SELECT hour, max(version) FROM outcome_hourly_versions
-      WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32}
-        AND hour >= {from_hour:DateTime('UTC')} AND hour < {to_hour:DateTime('UTC')}
-      GROUP BY hour)
-    AND NOT has(dirty_hours, hour)
+  WHERE ${servedHoursWhere('outcome_hourly_versions')}
   UNION ALL
   ${outcomeRowsOf(`SELECT ${memberValues} FROM (${latestOutcomes(liveHours)}) WHERE ${liveHours}`)}`;

@@ -5,6 +5,8 @@
  * deduplicated facts, so an hour served from the rollup is the hour computed live.
  */
 
+import { servedHoursWhere } from './hours.js';
+
 /** Dimensions the rollup keeps (every spend dimension but user_id, plus price_status). */
 export const hourlyDimensions = [
   'project', 'investment', 'cost_center', 'team', 'capex_class', 'workflow', 'agent', 'model', 'provider', 'attribution_tier', 'price_status',
@@ -83,14 +85,7 @@ export const hourRowsSql = `
   SELECT ${hourlyDimensions.join(', ')}, hour AS h_hour, cost_usd AS h_cost, input_tokens AS h_input, output_tokens AS h_output,
          cached_input_tokens AS h_cached, reasoning_tokens AS h_reasoning, calls AS h_calls
   FROM usage_hourly
-  WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32}
-    AND hour >= {from_hour:DateTime('UTC')} AND hour < {to_hour:DateTime('UTC')}
-    AND (hour, version) IN (
-      SELECT hour, max(version) FROM usage_hourly_versions
-      WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32}
-        AND hour >= {from_hour:DateTime('UTC')} AND hour < {to_hour:DateTime('UTC')}
-      GROUP BY hour)
-    AND NOT has(dirty_hours, hour)
+  WHERE ${servedHoursWhere(usageHourlyVersions)}
   UNION ALL
   ${liveHourRows(`tenant_id = {tenant:String} AND projection = {projection:UInt32}
     AND occurred_at >= {from:DateTime64(3)} AND occurred_at < {to:DateTime64(3)}
