@@ -54,7 +54,11 @@ export interface ReplayJob {
 
 /** Live writers and readers re-read the projections table every second; after this, all have. */
 const writersNoticeMs = 2_500;
-const tables = ['usage_facts', 'outcome_facts', 'no_outcome_runs'] as const;
+/** A projection's rows: its facts, and the api's rollups of them (infra/migrations 0009, 0010, 0012). */
+const tables = [
+  'usage_facts', 'outcome_facts', 'no_outcome_runs', 'usage_hourly', 'usage_hourly_versions', 'run_totals',
+  'outcome_hourly', 'outcome_hourly_versions', 'outcome_hourly_members', 'rollup_progress',
+] as const;
 
 /**
  * Rebuilds the facts into a new projection from the topics while the api keeps serving the
