@@ -225,6 +225,68 @@ describe('hourly usage rollup', () => {
     expect(await count('run_totals WHERE tenant_id = {t:String}', { t: tenant.tenantId })).toBeGreaterThan(300);
   });
 
+  it('ranks runs exactly while run_totals holds stale versions: a lower latest, one across a range end, many of one run', async () => {
+    await rolled.api.rollup!.runOnce();
+    // Older versions stay until a merge: none during this test, so the reads below meet them.
+    await clickhouse.command({ query: 'SYSTEM STOP MERGES run_totals' });
+    try {
+      // The runs' latest versions (whole runs): the stale rows below are older versions of them.
+      const latest = await (await clickhouse.query({
+        query: `SELECT run_id, toString(first_at) AS first_at, toString(last_at) AS last_at, calls, toString(cost_usd) AS cost_usd
+                FROM run_totals FINAL WHERE tenant_id = {t:String} AND projection = 1 ORDER BY run_id`,
+        query_params: { t: tenant.tenantId }, format: 'JSONEachRow',
+      })).json<{ run_id: string; first_at: string; last_at: string; calls: string; cost_usd: string }>();
+      const oddFrom = t0 + 5 * H + 1_234;
+      const inOdd = (t: string) => ((at) => at >= oddFrom && at < t0 + 50 * H + 777)(Date.parse(`${t.replace(' ', 'T')}Z`));
+      const [lowered, across, piled] = [
+        latest.find((r) => r.run_id.startsWith('r-run-'))!,
+        latest.find((r) => r.run_id.startsWith('r-run-') && inOdd(r.first_at) && inOdd(r.last_at))!,
+        latest.find((r) => r.run_id.startsWith('run-e-'))!,
+      ];
+      expect(new Set([lowered.run_id, across.run_id, piled.run_id]).size).toBe(3);
+      const stale = (r: (typeof latest)[number], version: number, changes: Record<string, string>) => ({
+        tenant_id: tenant.tenantId, projection: 1, run_id: r.run_id, first_at: r.first_at, last_at: r.last_at, calls: r.calls,
+        cost_usd: r.cost_usd, retry_tax_usd: '0', version, ...changes,
+      });
+      const answers = async (what: string, paths: string[]) => {
+        for (const [name, range] of ranges) {
+          for (const path of paths.map((q) => `/v1/top-runs?${q}&${range}`)) {
+            const [a, b] = await Promise.all([rolled.get(path, tenant.query), live.get(path, tenant.query)]);
+            expect(a.status, `${what}: ${path}: ${a.text}`).toBe(200);
+            expect(a.json, `${what}: ${name}: ${path}`).toEqual(b.json);
+          }
+        }
+      };
+      const onePerOrder = ['by=retry_tax&limit=1', 'by=cost&limit=1'];
+
+      // An older version of one run with a retry tax above any run's (its latest is lower): read
+      // without FINAL it ranks first, and only the check against its latest version leaves it out.
+      // An older version of another run starting before the odd-edges range: the run is computed
+      // live there, and served from the rollup too unless the live entry wins.
+      await clickhouse.insert({
+        table: 'run_totals', format: 'JSONEachRow',
+        values: [stale(lowered, 1, { retry_tax_usd: '999' }), stale(across, 1, { first_at: clickHouseTime(oddFrom - H) })],
+      });
+      await expectSameAnswers('a stale version with a higher retry tax, one across a range end');
+      await answers('a stale version with a higher retry tax, one across a range end', onePerOrder);
+      const top = await rolled.get(`/v1/top-runs?by=retry_tax&limit=7&${ranges[0][1]}`, tenant.query);
+      expect((top.json.rows as { retry_tax_usd: string }[]).map((r) => r.retry_tax_usd)).not.toContain('999');
+
+      // 40 older versions of one run above every run: with limit=1 (36 rows read) no row read is a
+      // latest version, so top runs cannot tell the top from them and reads the rollup with FINAL.
+      // (One insert: optimize_on_insert would keep only its latest version of the run.)
+      await clickhouse.insert({
+        table: 'run_totals', format: 'JSONEachRow', clickhouse_settings: { optimize_on_insert: 0 },
+        values: Array.from({ length: 40 }, (_, i) => stale(piled, 2 + i, { cost_usd: `${5_000 + i}`, retry_tax_usd: `${5_000 + i}` })),
+      });
+      expect(await count('run_totals WHERE tenant_id = {t:String} AND run_id = {r:String}', { t: tenant.tenantId, r: piled.run_id })).toBeGreaterThanOrEqual(41);
+      await expectSameAnswers('40 stale versions of one run above every run');
+      await answers('40 stale versions of one run above every run', [...onePerOrder, 'by=retry_tax&limit=3', 'by=cost&limit=10']);
+    } finally {
+      await clickhouse.command({ query: 'SYSTEM START MERGES run_totals' });
+    }
+  });
+
   it('routes outcomes alike from the primary pair the joiner stores and, for older rows, from their usage', async () => {
     // Runs no earlier test rewrote (r-run-3-0 got late calls), so their calls are runFleet's.
     const calls = runFleet('r', 300).filter((f) => f.run !== 'r-run-3-0');

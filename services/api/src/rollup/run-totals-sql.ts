@@ -53,25 +53,51 @@ const dirtyRuns = `SELECT DISTINCT run_id FROM usage_facts
 
 /**
  * Runs that top runs computes live over [from, to) for the request's tenant and projection: those
- * with a fact written after the watermark, and rolled-up runs not wholly inside the range that
- * reach into it. Parameters: tenant, projection, from, to, watermark.
+ * with a fact written after the watermark, and rolled-up runs with a version not wholly inside the
+ * range that reaches into it. Every version, not only the latest (no FINAL): a stale version only
+ * adds a run, and a run computed live is exact whatever its rollup says, so the set is a superset
+ * of the runs the rollup cannot serve; top runs drops rolled-up entries of runs in it. Parameters:
+ * tenant, projection, from, to, watermark.
  */
 export const liveRunsSql = `
   ${dirtyRuns}
   UNION DISTINCT
-  SELECT run_id FROM run_totals FINAL
+  SELECT run_id FROM run_totals
   WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32}
     AND first_at < {to:DateTime64(3)} AND last_at >= {from:DateTime64(3)}
-    AND NOT (first_at >= {from:DateTime64(3)} AND last_at < {to:DateTime64(3)})
-  ${singlePartitionFinal}`;
+    AND NOT (first_at >= {from:DateTime64(3)} AND last_at < {to:DateTime64(3)})`;
+
+const runTotalsColumns = 'run_id AS r_run, first_at AS r_first, last_at AS r_last, calls AS r_calls, cost_usd AS r_cost, retry_tax_usd AS r_tax';
+
+/**
+ * The first `candidates` rows of run_totals, any version (no FINAL), wholly inside [from, to) of
+ * runs with nothing written after the watermark, ranked by `order` (r_cost or r_tax), then run
+ * id: a run whose latest version is wholly inside and ranked before the last row read has that
+ * version among them. Top runs keeps a run only where its latest version is (runVersionsSql).
+ */
+export function rolledCandidatesSql(order: 'r_cost' | 'r_tax'): string {
+  return `SELECT ${runTotalsColumns}, version AS r_version FROM run_totals
+    WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32}
+      AND first_at >= {from:DateTime64(3)} AND last_at < {to:DateTime64(3)}
+      AND run_id NOT IN (${dirtyRuns})
+    ORDER BY ${order} DESC, r_run
+    LIMIT {candidates:UInt32}`;
+}
+
+/** The latest version (the one FINAL keeps) of each of the runs `runs`: a lookup by primary key. */
+export const runVersionsSql = `
+  SELECT run_id AS r_run, max(version) AS r_version FROM run_totals
+  WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND run_id IN {runs:Array(String)}
+  GROUP BY run_id`;
 
 /**
  * The top `limit` rolled-up runs wholly inside [from, to) with nothing written after the
- * watermark (so none of the live runs), ranked by `order` (r_cost or r_tax), then run id.
+ * watermark (so none of the runs written since), ranked by `order` (r_cost or r_tax), then run id,
+ * from the latest versions (FINAL over the whole projection: top runs' slow path).
  */
 export function rolledTopRunsSql(order: 'r_cost' | 'r_tax'): string {
   return `SELECT r_run, r_first, r_last, r_calls, r_cost, r_tax FROM (
-      SELECT run_id AS r_run, first_at AS r_first, last_at AS r_last, calls AS r_calls, cost_usd AS r_cost, retry_tax_usd AS r_tax
+      SELECT ${runTotalsColumns}
       FROM run_totals FINAL
       WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32}
         AND first_at >= {from:DateTime64(3)} AND last_at < {to:DateTime64(3)})

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { decimalToNanos, nanosToDecimal } from '@tokenledger/schemas';
 import { rangeFields } from '../params.js';
-import { rangeParams } from '../reader.js';
-import { liveRunsSql, rolledTopRunsSql, runTotalsSelect } from '../rollup/run-totals-sql.js';
+import { rangeParams, type Reader } from '../reader.js';
+import { liveRunsSql, rolledCandidatesSql, rolledTopRunsSql, runTotalsSelect, runVersionsSql } from '../rollup/run-totals-sql.js';
 import { defineRoute } from '../route.js';
 
 const query = z.strictObject({
@@ -22,13 +22,72 @@ const row = z.object({
 });
 
 /** A run's totals over its calls in range, as runTotalsSelect returns them. */
-interface RunTotals { r_run: string; r_first: string; r_last: string; r_calls: string; r_cost: string; r_tax: string }
+export interface RunTotals { r_run: string; r_first: string; r_last: string; r_calls: string; r_cost: string; r_tax: string }
 
-/** The runs in range with the highest `order`, then by run id (byte order, as ClickHouse sorts). */
-function topOf(runs: RunTotals[], order: 'r_cost' | 'r_tax', limit: number): RunTotals[] {
-  const keyed = runs.map((r) => ({ r, key: decimalToNanos(r[order]), id: Buffer.from(r.r_run) }));
-  keyed.sort((a, b) => (a.key === b.key ? Buffer.compare(a.id, b.id) : a.key > b.key ? -1 : 1));
+/** One version of a run's totals in run_totals, read without FINAL. */
+export interface RunVersion extends RunTotals { r_version: string }
+
+type Order = 'r_cost' | 'r_tax';
+
+interface RankKey { value: bigint; id: Buffer }
+
+const rankKey = (r: RunTotals, order: Order): RankKey => ({ value: decimalToNanos(r[order]), id: Buffer.from(r.r_run) });
+
+/** Ranking: `value` descending, then run id in byte order (as ClickHouse sorts). */
+const compareKeys = (a: RankKey, b: RankKey): number => (a.value === b.value ? Buffer.compare(a.id, b.id) : a.value > b.value ? -1 : 1);
+
+/** The runs with the highest `order`, then by run id. */
+function topOf(runs: RunTotals[], order: Order, limit: number): RunTotals[] {
+  const keyed = runs.map((r) => ({ r, key: rankKey(r, order) }));
+  keyed.sort((a, b) => compareKeys(a.key, b.key));
   return keyed.slice(0, limit).map(({ r }) => r);
+}
+
+/** Rolled-up rows read (any version) for `limit` runs asked: room for stale versions among them. */
+export const candidatesFor = (limit: number): number => 4 * limit + 32;
+
+/**
+ * The top `limit` runs from the rollup's candidates and the runs computed live, or null when
+ * these cannot be shown to hold it (the caller then reads the rollup with FINAL).
+ *
+ * Why exact. T, the runs with a call in [from, to) valued over those calls, is made of L, the
+ * live set (each run in it computed from the facts: exact), and S \ L, S the runs with nothing
+ * written after the watermark whose latest version (their whole run) is wholly inside the range:
+ * any other run of T has a fact written since, or a latest version reaching into the range
+ * across one of its ends, so it is in L. `candidates` are the first `requested` rows (any
+ * version) wholly inside and not written since, ranked; K the key (value, run id) of the last.
+ * V, the runs read whose latest version (`latest`) is among the rows read, outside L, valued by
+ * that row, are runs of S \ L, exactly valued. A run of S \ L not in V did not have its latest
+ * row read: that row ranks at or after K (after, if fewer than `requested` rows came: then all
+ * were read, and V = S \ L). If at least `limit` runs of V and liveTop (the top `limit` of L)
+ * rank at or before K, any run of T in neither ranks after `limit` of them: one of L after
+ * liveTop's `limit` runs, one of S \ L at or after K, so after the runs counted (other runs, at
+ * or before K). Either way the top `limit` of T is the top of V and liveTop.
+ */
+export function exactTop(o: {
+  order: Order; limit: number; requested: number;
+  candidates: RunVersion[]; latest: ReadonlyMap<string, string>; live: ReadonlySet<string>; liveTop: RunTotals[];
+}): RunTotals[] | null {
+  const verified = new Map<string, RunTotals>();
+  for (const r of o.candidates) {
+    if (String(r.r_version) === o.latest.get(r.r_run) && !verified.has(r.r_run) && !o.live.has(r.r_run)) verified.set(r.r_run, r);
+  }
+  const last = o.candidates.length < o.requested ? undefined : o.candidates[o.candidates.length - 1];
+  if (last) {
+    const k = rankKey(last, o.order);
+    const before = [...verified.values(), ...o.liveTop].filter((r) => compareKeys(rankKey(r, o.order), k) <= 0).length;
+    if (before < o.limit) return null;
+  }
+  return mergeTop([...verified.values()], o.live, o.liveTop, o.order, o.limit);
+}
+
+/**
+ * The top `limit` of rolled-up runs and of `liveTop`, the top of the live set `live`. A run can
+ * be both rolled up and in the live set (which may hold runs the rollup could serve): its
+ * rolled-up entry is dropped, the live one is exact.
+ */
+export function mergeTop(rolled: RunTotals[], live: ReadonlySet<string>, liveTop: RunTotals[], order: Order, limit: number): RunTotals[] {
+  return topOf([...rolled.filter((r) => !live.has(r.r_run)), ...liveTop], order, limit);
 }
 
 const inRange = `tenant_id = {tenant:String} AND projection = {projection:UInt32}
@@ -59,18 +118,9 @@ export const topRunsRoute = defineRoute({
     const order = q.by === 'cost' ? 'r_cost' : 'r_tax';
     const params = { ...rangeParams(range), limit: q.limit };
     const watermark = await reader.runRollupWatermark();
-    let top: RunTotals[];
-    if (watermark === null) {
-      top = await reader.rows<RunTotals>(`${runTotalsSelect(inRange)} ORDER BY ${order} DESC, r_run LIMIT {limit:UInt32}`, params);
-    } else {
-      const liveTop = async (): Promise<RunTotals[]> => {
-        const live = (await reader.rows<{ run_id: string }>(liveRunsSql, { ...params, watermark })).map((r) => r.run_id);
-        return live.length === 0 ? [] : reader.rows<RunTotals>(
-          `${runTotalsSelect(`${inRange} AND run_id IN {live:Array(String)}`)} ORDER BY ${order} DESC, r_run LIMIT {limit:UInt32}`, { ...params, live });
-      };
-      const [rolled, computed] = await Promise.all([reader.rows<RunTotals>(rolledTopRunsSql(order), { ...params, watermark }), liveTop()]);
-      top = topOf([...rolled, ...computed], order, q.limit);
-    }
+    const top = watermark === null
+      ? await reader.rows<RunTotals>(`${runTotalsSelect(inRange)} ORDER BY ${order} DESC, r_run LIMIT {limit:UInt32}`, params)
+      : await rolledAndLiveTop(reader, order, q.limit, { ...params, watermark });
     const runs = top.map((r) => r.r_run);
     // The latest outcome (by occurred_at) among the outcomes whose latest row claims the run.
     const statuses = runs.length === 0 ? [] : await reader.rows<{ run_id: string; latest_status: string }>(
@@ -94,3 +144,35 @@ export const topRunsRoute = defineRoute({
     };
   },
 });
+
+/**
+ * The top `limit` runs once the rollup has a watermark: the live set and its top computed from
+ * the facts, alongside the rollup's candidates (no FINAL) and their runs' latest versions (by
+ * primary key; see exactTop). When the candidates do not settle it, the rollup is read with FINAL
+ * instead (the former path) rather than reading more candidates: its cost is one known pass,
+ * where more candidates could miss again, and a miss is rare. A run's cost and retry tax only
+ * grow as calls are added (a later attempt only turns earlier ones into retry tax), so a stale
+ * version ranks after its latest unless facts were rewritten lower: a miss takes fewer than
+ * `limit` runs among the 4 × limit + 32 rows read, over four versions a run not merged yet.
+ */
+async function rolledAndLiveTop(reader: Reader, order: Order, limit: number, params: Record<string, unknown>): Promise<RunTotals[]> {
+  const requested = candidatesFor(limit);
+  const liveSide = async (): Promise<[Set<string>, RunTotals[]]> => {
+    const live = (await reader.rows<{ run_id: string }>(liveRunsSql, params)).map((r) => r.run_id);
+    return [new Set(live), live.length === 0 ? [] : await reader.rows<RunTotals>(
+      `${runTotalsSelect(`${inRange} AND run_id IN {live:Array(String)}`)} ORDER BY ${order} DESC, r_run LIMIT {limit:UInt32}`, { ...params, live })];
+  };
+  const rolledSide = async (): Promise<[RunVersion[], Map<string, string>]> => {
+    const candidates = await reader.rows<RunVersion>(rolledCandidatesSql(order), { ...params, candidates: requested });
+    const runs = [...new Set(candidates.map((r) => r.r_run))];
+    const versions = runs.length === 0 ? [] : await reader.rows<{ r_run: string; r_version: string }>(runVersionsSql, { ...params, runs });
+    return [candidates, new Map(versions.map((v) => [v.r_run, String(v.r_version)]))];
+  };
+  const [[live, liveTop], [candidates, latest]] = await Promise.all([liveSide(), rolledSide()]);
+  const exact = exactTop({ order, limit, requested, candidates, latest, live, liveTop });
+  if (exact) return exact;
+  // The rollup's top from the latest versions (top `limit` of S): with S \ L's share of T's top
+  // among them (S's runs are runs of T, valued alike), and L's in liveTop.
+  const rolled = await reader.rows<RunTotals>(rolledTopRunsSql(order), params);
+  return mergeTop(rolled, live, liveTop, order, limit);
+}
