@@ -119,9 +119,9 @@ const liveHours = `occurred_at >= {from:DateTime64(3)} AND occurred_at < {to:Dat
  * `where`, without FINAL: every row of those outcomes is read and the one written last kept, as
  * FINAL keeps it. FINAL would merge the whole table: the outcomes' ids are spread over all of it.
  */
-function latestOutcomes(where: string): string {
+export function latestOutcomes(where: string): string {
   return `SELECT outcome_id, occurred_at, outcome_type, tags, primary_known, attempts, primary_workflow, primary_model, status, first_pass,
-            baseline_cost_usd, value_usd, cost_usd, human_cost_usd, retry_tax_usd
+            baseline_cost_usd, value_usd, cost_usd, human_cost_usd, retry_tax_usd, run_ids
           FROM outcome_facts
           WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND outcome_id IN (
             SELECT outcome_id FROM outcome_facts WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND ${where})

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { exactTop, mergeTop, type RunTotals, type RunVersion } from './top-runs.js';
+import { exactTop, mergeTop, type RunTotals, type RunVersion } from './run-ranking.js';
 
 const totals = (run: string, tax: number): RunTotals => ({ r_run: run, r_first: '', r_last: '', r_calls: '1', r_cost: '1', r_tax: String(tax) });
 const version = (run: string, tax: number, v: number): RunVersion => ({ ...totals(run, tax), r_version: String(v) });
