@@ -14,6 +14,11 @@ export interface UsageRollupOptions {
   intervalMs: number;
   /** Hours recomputed per INSERT. */
   hoursPerInsert: number;
+  /**
+   * Hours of outcomes recomputed per INSERT: outcomes are far fewer than calls, and each slice
+   * reads the outcome facts with FINAL once, so a month at a time.
+   */
+  outcomeHoursPerInsert?: number;
   /** Facts read per INSERT when recomputing runs (the dirty runs are split by hash to stay under it). */
   runFactsPerInsert?: number;
   log: Logger;
@@ -144,22 +149,25 @@ export class UsageRollup {
    * add hours to recompute.
    */
   private outcomesPassFor(projection: number): Promise<{ hours: number; writtenUntil: string }> {
-    return this.hoursPassFor(outcomeHourlyName, projection, dirtyOutcomeHoursByTenantSql, [stageMembersSql, rollUpOutcomeHoursSql], 'outcome_hourly_versions');
+    return this.hoursPassFor(
+      outcomeHourlyName, projection, dirtyOutcomeHoursByTenantSql, [stageMembersSql, rollUpOutcomeHoursSql], 'outcome_hourly_versions',
+      this.o.outcomeHoursPerInsert ?? 744,
+    );
   }
 
   /** usage_hourly: the hours with a usage fact written in (W, W'], recomputed under version W'. */
   private usagePassFor(projection: number): Promise<{ hours: number; writtenUntil: string }> {
-    return this.hoursPassFor(usageHourlyName, projection, dirtyUsageHoursByTenantSql, [rollUpHoursSql], usageHourlyVersions);
+    return this.hoursPassFor(usageHourlyName, projection, dirtyUsageHoursByTenantSql, [rollUpHoursSql], usageHourlyVersions, this.o.hoursPerInsert);
   }
 
   /**
    * One pass of an hourly rollup: the hours `dirtySql` finds per tenant in (W, W'] (parameters
-   * projection, from, until), recomputed in slices by `statements` (parameters tenant,
+   * projection, from, until), recomputed in slices of `hoursPerInsert` by `statements` (parameters tenant,
    * projection, hours, version), each slice's version then recorded in `versionsTable`, and W'
    * recorded last.
    */
   private async hoursPassFor(
-    name: string, projection: number, dirtySql: string, statements: readonly string[], versionsTable: string,
+    name: string, projection: number, dirtySql: string, statements: readonly string[], versionsTable: string, hoursPerInsert: number,
   ): Promise<{ hours: number; writtenUntil: string }> {
     const { o } = this;
     const stopTimer = this.passSeconds.startTimer({ rollup: name });
@@ -167,7 +175,7 @@ export class UsageRollup {
     const dirty = await this.rows<{ tenant_id: string; hours: string[] }>(dirtySql, { projection, from, until });
     let hours = 0;
     for (const { tenant_id: tenant, hours: tenantHours } of dirty) {
-      for (const part of chunk(tenantHours, o.hoursPerInsert)) {
+      for (const part of chunk(tenantHours, hoursPerInsert)) {
         for (const query of statements) {
           await o.clickhouse.command({ query, query_params: { tenant, projection, version, hours: part } });
         }
