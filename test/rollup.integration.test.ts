@@ -98,6 +98,7 @@ const ranges = [
   ['odd edges', `from=${new Date(t0 + 5 * H + 1_234).toISOString()}&to=${new Date(t0 + 50 * H + 777).toISOString()}`],
   ['across months', `from=${new Date(Date.UTC(2026, 8, 30, 21, 0, 0, 500)).toISOString()}&to=${new Date(t0 + 30 * H + 5).toISOString()}`],
   ['within an hour', `from=${new Date(t0 + 7 * H + 100).toISOString()}&to=${new Date(t0 + 7 * H + 1_800_000).toISOString()}`],
+  ['whole hours inside the data', `from=${new Date(t0 + 10 * H).toISOString()}&to=${new Date(t0 + 40 * H).toISOString()}`],
 ] as const;
 const spendQueries = [
   'group_by=project&interval=day', 'group_by=project,model&interval=hour', 'group_by=model,provider', 'group_by=team,capex_class,cost_center&interval=week',

@@ -48,7 +48,8 @@ ORDER BY (tenant_id, projection, hour);
 
 -- Every hour an outcome was counted in by a pass (one row per outcome and hour; the pass that
 -- recomputes an hour first writes here each outcome it finds in it, with its measures, then sums
--- these rows into outcome_hourly, so both come from one read of the facts). An hour the rollup
+-- these rows into outcome_hourly, so both come from one read of the facts). Readers take the
+-- partial hours at a range's ends from here: an hour's outcomes at its latest version. An hour the rollup
 -- counts an outcome in is always among the outcome's rows here: when the outcome changes, those
 -- hours are recomputed (by the job) or computed live (by readers). Rows of a pass that crashed
 -- only add hours to recompute.
@@ -58,6 +59,7 @@ CREATE TABLE IF NOT EXISTS outcome_hourly_members {{ON_CLUSTER}}
     `projection`                UInt32,
     outcome_id                  String,
     hour                        DateTime('UTC'),
+    occurred_at                 DateTime64(3, 'UTC'),
     outcome_type                LowCardinality(String),
     project                     LowCardinality(String),
     primary_known               UInt8,

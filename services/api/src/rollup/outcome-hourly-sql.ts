@@ -23,7 +23,7 @@ const zero = 'toDecimal128(0, 9)';
  * after tenant and projection). Aliases never reuse a column name: ClickHouse would read the
  * alias where the column is meant.
  */
-const memberValues = `outcome_id AS m_outcome, toStartOfHour(occurred_at) AS m_hour, outcome_type AS m_type, tags['project'] AS m_project,
+const memberValues = `outcome_id AS m_outcome, toStartOfHour(occurred_at) AS m_hour, occurred_at AS m_at, outcome_type AS m_type, tags['project'] AS m_project,
   primary_known AS m_known, toUInt8(attempts > 0) AS m_usage, primary_workflow AS m_workflow, primary_model AS m_model,
   toUInt8(status = 'accepted') AS m_accepted, toUInt8(first_pass) AS m_first_pass, toUInt64(attempts) AS m_attempts,
   toUInt8(baseline_cost_usd IS NOT NULL) AS m_has_baseline, toUInt8(value_usd IS NOT NULL) AS m_has_value,
@@ -31,7 +31,7 @@ const memberValues = `outcome_id AS m_outcome, toStartOfHour(occurred_at) AS m_h
   ifNull(baseline_cost_usd, ${zero}) AS m_baseline, ifNull(value_usd, ${zero}) AS m_value`;
 
 /** The same values read back from outcome_hourly_members. */
-const storedMemberValues = `outcome_id AS m_outcome, hour AS m_hour, outcome_type AS m_type, project AS m_project,
+const storedMemberValues = `outcome_id AS m_outcome, hour AS m_hour, occurred_at AS m_at, outcome_type AS m_type, project AS m_project,
   primary_known AS m_known, with_usage AS m_usage, primary_workflow AS m_workflow, primary_model AS m_model,
   accepted AS m_accepted, first_pass AS m_first_pass, attempts AS m_attempts, has_baseline AS m_has_baseline, has_value AS m_has_value,
   cost_usd AS m_cost, human_cost_usd AS m_human, retry_tax_usd AS m_tax, baseline_usd AS m_baseline, value_usd AS m_value`;
@@ -58,7 +58,7 @@ const dimensions = 'outcome_type, project, p_known, p_usage, p_workflow, p_model
  * latest fact) with its values to outcome_hourly_members. Parameters: tenant, projection, hours, version.
  */
 export const stageMembersSql = `
-  INSERT INTO outcome_hourly_members (tenant_id, projection, outcome_id, hour, outcome_type, project, primary_known, with_usage,
+  INSERT INTO outcome_hourly_members (tenant_id, projection, outcome_id, hour, occurred_at, outcome_type, project, primary_known, with_usage,
     primary_workflow, primary_model, accepted, first_pass, attempts, has_baseline, has_value, cost_usd, human_cost_usd, retry_tax_usd,
     baseline_usd, value_usd, version)
   SELECT {tenant:String}, {projection:UInt32}, ${memberValues}, {version:UInt64}
@@ -109,10 +109,22 @@ const dirtyHoursScalar = `(SELECT groupUniqArray(h) FROM (
       SELECT outcome_id FROM outcome_facts
       WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND computed_at > {watermark:DateTime64(6)}))) AS dirty_hours`;
 
-/** Outcomes of the request's tenant and projection whose hour is computed live. */
-const liveHours = `occurred_at >= {from:DateTime64(3)} AND occurred_at < {to:DateTime64(3)}
-  AND (occurred_at < {from_hour:DateTime('UTC')} OR occurred_at >= {to_hour:DateTime('UTC')}
-       OR has(dirty_hours, toDateTime(toStartOfHour(occurred_at), 'UTC')))`;
+const inRange = 'occurred_at >= {from:DateTime64(3)} AND occurred_at < {to:DateTime64(3)}';
+const inDirtyHour = "has(dirty_hours, toDateTime(toStartOfHour(occurred_at), 'UTC'))";
+const endHours = 'hour IN (toStartOfHour({from:DateTime64(3)}), toStartOfHour({to:DateTime64(3)}))';
+
+/**
+ * The outcomes in the partial hours at the range's ends that are not dirty: each such hour's
+ * members at its latest version, which are the outcomes its rolled-up rows count, with the time
+ * of their latest event.
+ */
+const endHourMembers = `SELECT ${storedMemberValues} FROM outcome_hourly_members
+  WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND ${endHours} AND NOT has(dirty_hours, hour)
+    AND ${inRange} AND (occurred_at < {from_hour:DateTime('UTC')} OR occurred_at >= {to_hour:DateTime('UTC')})
+    AND (hour, version) IN (
+      SELECT hour, max(version) FROM outcome_hourly_versions
+      WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND ${endHours}
+      GROUP BY hour)`;
 
 /**
  * The latest row of each outcome of the request's tenant and projection with any row matching
@@ -129,12 +141,12 @@ export function latestOutcomes(where: string): string {
 }
 
 /**
- * Outcome rows over [from, to) for the request's tenant and projection: whole hours nothing
- * written after the watermark touches from the rollup (their latest version); the outcomes of
- * every other hour in range (the partial hours at the ends, hours touched since) live from their
- * latest facts: the outcomes with any row there, then kept if their latest row is there.
- * Parameters: tenant, projection, from, to (DateTime64(3)), from_hour and to_hour (the whole
- * hours), watermark.
+ * Outcome rows over [from, to) for the request's tenant and projection. Hours nothing written
+ * after the watermark touches come from the rollup: whole hours from its rows, the partial hours
+ * at the ends from its members, each at the hour's latest version. Hours touched since (dirty)
+ * are computed live from the latest facts: the outcomes with any row there, then kept if their
+ * latest row is there. Parameters: tenant, projection, from, to (DateTime64(3)), from_hour and
+ * to_hour (the whole hours), watermark.
  */
 export const outcomeRowsSql = `
   WITH ${dirtyHoursScalar}
@@ -146,4 +158,6 @@ export const outcomeRowsSql = `
   FROM outcome_hourly
   WHERE ${servedHoursWhere('outcome_hourly_versions')}
   UNION ALL
-  ${outcomeRowsOf(`SELECT ${memberValues} FROM (${latestOutcomes(liveHours)}) WHERE ${liveHours}`)}`;
+  ${outcomeRowsOf(endHourMembers)}
+  UNION ALL
+  ${outcomeRowsOf(`SELECT ${memberValues} FROM (${latestOutcomes(`${inRange} AND ${inDirtyHour}`)}) WHERE ${inRange} AND ${inDirtyHour}`)}`;
