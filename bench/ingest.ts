@@ -4,8 +4,9 @@
  * side by side in one run with Kafka's own ProducerPerformance on the same broker at the same
  * record size. Target: at 1,000-event batches, at least half of Kafka's own producer rate.
  */
+import { loadavg } from 'node:os';
 import { devKeys, devKeysEnv, keyRingFor, parseEnv, registerAvroSchemas, valueSubject, type SchemaRegistry } from '@tokenledger/infra';
-import { loadIngestConfig, startIngest } from '@tokenledger/ingest';
+import { loadIngestConfig, startIngest, type IngestConfig, type IngestService } from '@tokenledger/ingest';
 import { topics, usageEventAvro } from '@tokenledger/schemas';
 import { describeFleet, usagePayloads, usageEvents } from './lib/fleet.js';
 import { runHttpLoad, type HttpLoadResult } from './lib/http-load.js';
@@ -31,7 +32,8 @@ const STAGES: Stage[] = [
   { label: 'normalization (normalizeUsage)', functionName: 'normalizeUsage' },
   { label: '… of which derived event ids: sha256 of canonical JSON (deriveEventId)', functionName: 'deriveEventId' },
   { label: 'Avro encoding, Confluent wire format (WireEncoder)', functionName: 'encode', file: 'services/ingest/src/wire' },
-  { label: 'hand-over to the producer thread (ThreadPublisher.publish)', functionName: 'publish', file: 'services/ingest/src/thread-publisher' },
+  { label: 'hand-over to an encoder thread (EncoderPool.prepare)', functionName: 'prepare', file: 'services/ingest/src/encoder-pool' },
+  { label: 'hand-over to the producer thread (ThreadPublisher.publishPacked)', functionName: 'publishPacked', file: 'services/ingest/src/thread-publisher' },
   // With INGEST_PRODUCER_THREAD=false kafkajs runs here; otherwise on the producer thread, which this profile does not see.
   { label: 'kafkajs: partitioning, grouping (createProducerRequests)', functionName: 'createProducerRequests' },
   { label: 'kafkajs: produce request encoding (record batches)', functionName: '', file: 'kafkajs/src/protocol/requests/produce/' },
@@ -56,9 +58,13 @@ async function recordSize(registry: SchemaRegistry): Promise<{ value: number; ke
 }
 
 interface HttpPhase {
+  /** The ingest's INGEST_ENCODER_THREADS. */
+  encoderThreads: number;
   batchSize: number;
   concurrency: number;
   load: HttpLoadResult;
+  /** The machine's 1-minute load average as the phase ended. */
+  loadAverage: number;
 }
 
 /** Everything one run of the benchmark measured. */
@@ -70,6 +76,8 @@ interface Measured {
   phases: HttpPhase[];
   /** Whether the ingest ran its Kafka producer on its own thread (INGEST_PRODUCER_THREAD). */
   producerThread: boolean;
+  /** The INGEST_ENCODER_THREADS settings compared, in the order run. */
+  encoderThreads: number[];
   profile?: string;
 }
 
@@ -80,20 +88,29 @@ async function benchmarkIngest(stack: BenchStack, settings: BenchSettings): Prom
   const keys = devKeys(parseEnv(devKeysEnv, { TOKENLEDGER_DEV_TENANT: TENANT }));
   // The ingest's own knobs (INGEST_PRODUCER_THREAD, INGEST_LINGER_MS, ...) pass through from the environment.
   const ingestKnobs = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('INGEST_')));
-  const config = loadIngestConfig({ ...ingestKnobs, ...stack.env, INGEST_HOST: '127.0.0.1', INGEST_PORT: String(await freePort()) });
-  const ingest = await startIngest(config, { logger: stack.logger, keys: keyRingFor(keys), registry: stack.registry });
+  const configFor = async (encoderThreads?: number) => loadIngestConfig({
+    ...ingestKnobs, ...stack.env, INGEST_HOST: '127.0.0.1', INGEST_PORT: String(await freePort()),
+    ...(encoderThreads === undefined ? {} : { INGEST_ENCODER_THREADS: String(encoderThreads) }),
+  });
+  // Each setting compared gets its own ingest, all started up front; the phases alternate between them.
+  const configs: IngestConfig[] = [];
+  for (const threads of settings.BENCH_ENCODER_THREADS ?? [undefined]) configs.push(await configFor(threads)); // one after the other: distinct free ports
+  const ingests: IngestService[] = [];
   try {
+    for (const config of configs) ingests.push(await startIngest(config, { logger: stack.logger, keys: keyRingFor(keys), registry: stack.registry }));
     const recordSizes = await recordSize(stack.registry);
     let perfRuns = 0;
     const producerPerf = (records: number) =>
       runProducerPerformance({ kafka: stack.kafka, brokers: stack.brokers, topic: `bench.producer-perf.${++perfRuns}`, records, recordSize: recordSizes.value });
-    const httpLoad = async (batchSize: number, concurrency: number): Promise<HttpPhase> => {
+    const httpLoad = async (variant: number, batchSize: number, concurrency: number): Promise<HttpPhase> => {
+      const encoderThreads = configs[variant]!.INGEST_ENCODER_THREADS;
       const load = await runHttpLoad({
-        url: `${ingest.url}/v1/usage`, key: keys.ingest, batchSize, concurrency,
+        url: `${ingests[variant]!.url}/v1/usage`, key: keys.ingest, batchSize, concurrency,
         warmupSeconds: warmupSeconds(settings), seconds: ingestSeconds(settings), seed: batchSize,
       });
-      progress(`ingest, ${batchSize}-event batches × ${concurrency} in flight: ${count(load.events / load.seconds)} events/s`);
-      return { batchSize, concurrency, load };
+      const loadAverage = loadavg()[0]!;
+      progress(`ingest (${encoderThreads} encoder threads), ${batchSize}-event batches × ${concurrency} in flight: ${count(load.events / load.seconds)} events/s, load ${oneDecimal(loadAverage)}`);
+      return { encoderThreads, batchSize, concurrency, load, loadAverage };
     };
 
     const calibration = await producerPerf(CALIBRATION_RECORDS);
@@ -102,22 +119,25 @@ async function benchmarkIngest(stack: BenchStack, settings: BenchSettings): Prom
     const kafkaBefore = await producerPerf(records);
     progress(`ProducerPerformance: ${count(kafkaBefore.recordsPerSec)} records/s`);
     const phases: HttpPhase[] = [];
-    for (const batch of BATCHES) phases.push(await httpLoad(batch.size, settings.BENCH_CONCURRENCY ?? batch.concurrency));
+    for (const batch of BATCHES) {
+      for (const variant of configs.keys()) phases.push(await httpLoad(variant, batch.size, settings.BENCH_CONCURRENCY ?? batch.concurrency));
+    }
     const kafkaAfter = await producerPerf(records);
     progress(`ProducerPerformance: ${count(kafkaAfter.recordsPerSec)} records/s`);
     const measured: Measured = {
-      recordSize: recordSizes, records, kafka: [kafkaBefore, kafkaAfter], phases, producerThread: config.INGEST_PRODUCER_THREAD,
+      recordSize: recordSizes, records, kafka: [kafkaBefore, kafkaAfter], phases, producerThread: configs[0]!.INGEST_PRODUCER_THREAD,
+      encoderThreads: configs.map((c) => c.INGEST_ENCODER_THREADS),
     };
 
     if (settings.BENCH_PROFILE) {
       const largest = BATCHES[BATCHES.length - 1]!;
-      const run = await profiled('ingest', () => httpLoad(largest.size, settings.BENCH_CONCURRENCY ?? largest.concurrency));
-      const title = `ingest main thread, ${largest.size}-event batches (an extra run, not in the table)`;
+      const run = await profiled('ingest', () => httpLoad(0, largest.size, settings.BENCH_CONCURRENCY ?? largest.concurrency));
+      const title = `ingest main thread, ${largest.size}-event batches, ${configs[0]!.INGEST_ENCODER_THREADS} encoder threads (an extra run, not in the table)`;
       measured.profile = renderProfile(title, run.file, summarize(run.profile, STAGES));
     }
     return report(settings, measured);
   } finally {
-    await ingest.stop();
+    for (const ingest of ingests) await ingest.stop();
   }
 }
 
@@ -125,8 +145,11 @@ function report(settings: BenchSettings, m: Measured): BenchReport {
   const kafkaRate = m.kafka.reduce((sum, k) => sum + k.recordsPerSec, 0) / m.kafka.length;
   const rate = (p: HttpPhase) => p.load.events / p.load.seconds;
   const failures = (p: HttpPhase) => Object.entries(p.load.failures).map(([what, n]) => `${n}× ${what}`).join(', ') || '0';
-  const largest = m.phases[m.phases.length - 1]!;
-  const achieved = rate(largest) / kafkaRate;
+  const largestSize = BATCHES[BATCHES.length - 1]!.size;
+  // The headline: each setting compared, at the largest batches.
+  const headline = m.phases.filter((p) => p.batchSize === largestSize).map((p) => ({ phase: p, achieved: rate(p) / kafkaRate }));
+  const compared = m.encoderThreads.length > 1;
+  const setting = (p: HttpPhase) => (compared ? ` (INGEST_ENCODER_THREADS=${p.encoderThreads})` : '');
   const { value, key } = m.recordSize;
   return {
     name: 'ingest',
@@ -134,33 +157,35 @@ function report(settings: BenchSettings, m: Measured): BenchReport {
     configuration: [
       `Record: a typical usage event is ${value} bytes in Confluent wire format (Avro through the registry), its key \`tenant/run_id\` ${key} bytes. ProducerPerformance sends unkeyed ${value}-byte records.`,
       `Both producers: acks=all, idempotent, one broker (KRaft), topics of 6 partitions. Kafka runs ${count(m.records)} records per run, before and after the HTTP phases; the reference is their mean.`,
-      `Ingest: Kafka producer ${m.producerThread ? 'on its own worker thread' : 'on the HTTP thread'} (INGEST_PRODUCER_THREAD=${m.producerThread}).`,
+      `Ingest: Kafka producer ${m.producerThread ? 'on its own worker thread' : 'on the HTTP thread'} (INGEST_PRODUCER_THREAD=${m.producerThread}); request bodies read, validated and encoded ${m.encoderThreads.map((n) => (n === 0 ? 'on the HTTP thread (INGEST_ENCODER_THREADS=0)' : `on ${n} encoder thread${n === 1 ? '' : 's'} (INGEST_ENCODER_THREADS=${n})`)).join(' vs ')}${compared ? ', one ingest each, phases alternating between them' : ''}.`,
       `HTTP: POST /v1/usage, JSON array, Bearer ingest key, keep-alive fetch from a separate Node process; ${oneDecimal(warmupSeconds(settings))} s warm-up, then ${ingestSeconds(settings)} s measured per batch size; events counted from 202 answers completed in the window.`,
       describeFleet(usagePayloads(20_000, 1)),
       'Everything (broker, registry, ingest, load client, Kafka’s producer) shares this machine’s cores.',
     ],
     table: {
-      headers: ['producer', 'events/request', 'in flight', 'events/s', 'vs Kafka', 'latency ms', 'ingest CPU', 'client CPU', 'failed'],
+      headers: ['producer', 'events/request', 'in flight', 'events/s', 'vs Kafka', 'latency ms', 'ingest CPU', 'client CPU', 'load', 'failed'],
       rows: [
         ...m.kafka.map((k, i) => [
           `Kafka ProducerPerformance (${i === 0 ? 'before' : 'after'})`, '–', '–', count(k.recordsPerSec), ratio(k.recordsPerSec / kafkaRate),
-          `avg ${count(k.avgLatencyMs)}, max ${count(k.maxLatencyMs)}`, '–', '–', '–',
+          `avg ${count(k.avgLatencyMs)}, max ${count(k.maxLatencyMs)}`, '–', '–', '–', '–',
         ]),
         ...m.phases.map((p) => [
-          'ingest over HTTP', count(p.batchSize), String(p.concurrency), count(rate(p)), ratio(rate(p) / kafkaRate),
+          `ingest over HTTP${setting(p)}`, count(p.batchSize), String(p.concurrency), count(rate(p)), ratio(rate(p) / kafkaRate),
           `p50 ${oneDecimal(p.load.latencyMs.p50)}, p99 ${oneDecimal(p.load.latencyMs.p99)}`,
-          ratio(p.load.serverCpuCores), ratio(p.load.clientCpuCores), failures(p),
+          ratio(p.load.serverCpuCores), ratio(p.load.clientCpuCores), oneDecimal(p.loadAverage), failures(p),
         ]),
       ],
     },
-    verdict: `Target: at ${count(largest.batchSize)}-event batches ≥ ${ratio(TARGET)} × Kafka’s producer rate. Measured ${ratio(achieved)}: ${achieved >= TARGET ? 'met' : 'missed'}.`,
-    figures: [{
-      figure: `ingest: usage events/s over HTTP at ${count(largest.batchSize)}-event batches vs Kafka’s ProducerPerformance`,
-      measured: `${count(rate(largest))} vs ${count(kafkaRate)}: ${ratio(achieved)}`, target: `≥ ${ratio(TARGET)}`, met: achieved >= TARGET,
-    }],
+    verdict: `Target: at ${count(largestSize)}-event batches ≥ ${ratio(TARGET)} × Kafka’s producer rate. Measured ${headline
+      .map(({ phase, achieved }) => `${ratio(achieved)}${setting(phase)}: ${achieved >= TARGET ? 'met' : 'missed'}`).join('; ')}.`,
+    figures: headline.map(({ phase, achieved }) => ({
+      figure: `ingest: usage events/s over HTTP at ${count(largestSize)}-event batches vs Kafka’s ProducerPerformance${setting(phase)}`,
+      measured: `${count(rate(phase))} vs ${count(kafkaRate)}: ${ratio(achieved)}`, target: `≥ ${ratio(TARGET)}`, met: achieved >= TARGET,
+    })),
     notes: [
       'Latency: per HTTP request (until Kafka acknowledged all its events) for ingest; per record for Kafka’s producer.',
-      'CPU, in cores over the measured window (1.00 = one core busy throughout): the ingest process (main thread plus libuv and GC threads) and the load-generating client. Kafka’s broker uses the rest.',
+      'CPU, in cores over the measured window (1.00 = one core busy throughout): the ingest process (HTTP, encoder and producer threads, libuv and GC) and the load-generating client. Kafka’s broker uses the rest.',
+      'Load: the machine’s 1-minute load average as the phase ended (2 cores).',
     ],
     ...(m.profile ? { profile: m.profile } : {}),
   };

@@ -35,6 +35,9 @@ export const benchEnv = z.object({
   BENCH_ENDPOINT_SECONDS: z.coerce.number().positive().default(60),
   /** Side-by-side (bare decode, attributor) pairs run by the attributor benchmark. */
   BENCH_PAIRS: z.coerce.number().int().positive().default(2),
+  /** Ingest encoder thread counts (comma-separated) the ingest benchmark runs side by side; unset: INGEST_ENCODER_THREADS alone. */
+  BENCH_ENCODER_THREADS: z.string().regex(/^\d+(,\d+)*$/, 'must be comma-separated whole numbers').optional()
+    .transform((v) => v?.split(',').map(Number)),
   /** Adds a CPU-profiled run after the measured ones and prints where the time went. */
   BENCH_PROFILE: flag,
   /** Keeps the broker, registry and ClickHouse data under bench/out/ after the run. */

@@ -16,6 +16,8 @@ export const ingestEnv = platformEnv.extend({
   INGEST_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(2),
   /** Runs the Kafka producer on its own thread, beside the one that parses and validates requests. */
   INGEST_PRODUCER_THREAD: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** Threads that read, validate and Avro-encode /v1/usage and /v1/outcomes bodies beside the HTTP thread; 0: on the HTTP thread. */
+  INGEST_ENCODER_THREADS: z.coerce.number().int().min(0).max(16).default(1),
 });
 
 export type IngestConfig = z.infer<typeof ingestEnv>;

@@ -31,3 +31,6 @@ export const outcomeKind: EventKind<Parameters<typeof normalizeOutcome>[0], Outc
   normalize: normalizeOutcome,
   key: (e) => `${e.tenant_id}/${e.outcome_id}`,
 };
+
+/** The kinds by name. */
+export const eventKinds = { usage: usageKind, outcome: outcomeKind } as Record<'usage' | 'outcome', EventKind<unknown, unknown>>;

@@ -5,12 +5,12 @@
  * a worker at exit), hence the narrow infra entry points.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Message } from 'kafkajs';
 import { createKafka } from '@tokenledger/infra/kafka';
 import { createLogger } from '@tokenledger/infra/logger';
 import { HttpError } from './errors.js';
 import { Publisher } from './publisher.js';
 import type { FromThread, ProducerThreadData, ToThread } from './thread-publisher.js';
+import { unpackMessages } from './wire.js';
 
 const port = parentPort!;
 const data = workerData as ProducerThreadData;
@@ -23,9 +23,7 @@ function send(message: FromThread): void {
 
 port.on('message', (message: ToThread) => {
   if (message.type === 'publish') {
-    const values = Buffer.from(message.values);
-    const messages: Message[] = message.keys.map((key, i) => ({ key, value: values.subarray(i === 0 ? 0 : message.ends[i - 1]!, message.ends[i]!) }));
-    publisher.publish(message.topic, messages).then(
+    publisher.publish(message.topic, unpackMessages(message)).then(
       () => send({ type: 'settled', id: message.id }),
       (error: Error) => {
         const http = error instanceof HttpError ? { status: error.statusCode, retryAfterSeconds: error.retryAfterSeconds } : {};

@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KeyRing } from '@tokenledger/infra';
-import type { FieldError } from '@tokenledger/schemas';
-import { decodeBody, parseBatch, parseStrictJson, type BatchItem } from './body.js';
+import type { Envelope, FieldError } from '@tokenledger/schemas';
+import { decodeBody, parseStrictJson, type BatchItem } from './body.js';
 import { HttpError } from './errors.js';
 import type { EventKind } from './kinds.js';
 import type { IngestMetrics } from './metrics.js';
+import type { PreparedBatch, RawBody, Rejection } from './prepare.js';
+import type { PackedMessages } from './wire.js';
 import {
   encodeExportResponse, isGenAiUsageSpan, spansFromJson, spansFromProtobuf, usageInputFromSpan, type OtlpSpan,
 } from './otlp.js';
@@ -13,38 +15,29 @@ export interface RouteDeps {
   keys: KeyRing;
   metrics: IngestMetrics;
   maxBodyBytes: number;
-  /** Encodes events in the registry's wire format and resolves once Kafka acknowledged them all. */
-  publish<E>(kind: EventKind<unknown, E>, events: E[]): Promise<void>;
-}
-
-export interface Rejection {
-  index: number;
-  errors: FieldError[];
+  /** Reads a body (JSON or NDJSON, maybe compressed) and prepares its items for Kafka, on an encoder thread if there are any. */
+  prepareBody(kind: EventKind<unknown, unknown>, raw: RawBody, envelope: Envelope): Promise<PreparedBatch>;
+  /** Prepares items already read (OTLP spans), here. */
+  prepareItems(kind: EventKind<unknown, unknown>, items: BatchItem[], envelope: Envelope): PreparedBatch;
+  /** Resolves once Kafka acknowledged every message. */
+  publish(topic: string, messages: PackedMessages): Promise<void>;
 }
 
 /**
- * Validates each item, publishes the valid ones and reports the rest by index and field.
+ * Publishes a prepared batch's valid items and reports the rest by index and field.
  * Nothing is reported accepted before Kafka has acknowledged it.
  */
-export async function ingestItems<V, E>(
-  kind: EventKind<V, E>, items: BatchItem[], tenantId: string, deps: RouteDeps,
+export async function ingestPrepared(
+  kind: EventKind<unknown, unknown>, batch: PreparedBatch, deps: RouteDeps,
 ): Promise<{ accepted: number; rejected: Rejection[] }> {
-  const receivedAt = Date.now();
-  const events: E[] = [];
-  const rejected: Rejection[] = [];
-  items.forEach((item, index) => {
-    if (!item.ok) return void rejected.push({ index, errors: [{ path: '', message: item.message }] });
-    const result = kind.validate(item.value);
-    if (result.ok) events.push(kind.normalize(result.event, { tenantId, receivedAt }));
-    else rejected.push({ index, errors: result.errors });
-  });
-  for (const r of rejected) deps.metrics.rejected.inc({ kind: kind.name, reason: rejectionReason(r.errors[0]) });
-  deps.metrics.batchSize.observe({ kind: kind.name }, items.length);
+  for (const r of batch.rejected) deps.metrics.rejected.inc({ kind: kind.name, reason: rejectionReason(r.errors[0]) });
+  deps.metrics.batchSize.observe({ kind: kind.name }, batch.items);
+  const accepted = batch.messages.keys.length;
   const stopTimer = deps.metrics.produceSeconds.startTimer();
-  await deps.publish(kind as EventKind<unknown, E>, events);
+  await deps.publish(kind.topic, batch.messages);
   stopTimer();
-  deps.metrics.accepted.inc({ kind: kind.name }, events.length);
-  return { accepted: events.length, rejected };
+  deps.metrics.accepted.inc({ kind: kind.name }, accepted);
+  return { accepted, rejected: batch.rejected };
 }
 
 /**
@@ -64,10 +57,10 @@ function authenticate(request: FastifyRequest, keys: KeyRing): string {
   return auth.tenantId;
 }
 
-async function requestBody(request: FastifyRequest, maxBytes: number): Promise<Buffer> {
-  const raw = request.body;
-  if (!Buffer.isBuffer(raw) || raw.length === 0) throw new HttpError(400, 'empty body: send a JSON array or NDJSON of events');
-  return decodeBody(raw, request.headers['content-encoding'], maxBytes);
+function rawBody(request: FastifyRequest): RawBody {
+  const body = request.body;
+  if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'empty body: send a JSON array or NDJSON of events');
+  return { body, contentType: request.headers['content-type'], contentEncoding: request.headers['content-encoding'] };
 }
 
 export function registerIngestRoutes(app: FastifyInstance, kinds: { usage: EventKind<unknown, unknown>; outcome: EventKind<unknown, unknown> }, deps: RouteDeps): void {
@@ -89,23 +82,23 @@ export function registerIngestRoutes(app: FastifyInstance, kinds: { usage: Event
 
   for (const [path, kind] of [['/v1/usage', kinds.usage], ['/v1/outcomes', kinds.outcome]] as const) {
     app.post(path, async (request, reply) => {
-      const tenantId = authenticate(request, deps.keys);
-      const items = parseBatch(await requestBody(request, deps.maxBodyBytes), request.headers['content-type']);
-      if (items.length === 0) throw new HttpError(400, 'body holds no events');
-      const result = await ingestItems(kind, items, tenantId, deps);
+      const envelope = { tenantId: authenticate(request, deps.keys), receivedAt: Date.now() };
+      const result = await ingestPrepared(kind, await deps.prepareBody(kind, rawBody(request), envelope), deps);
       return reply.code(result.accepted === 0 ? 400 : 202).send(result);
     });
   }
 
   app.post('/v1/traces', async (request, reply) => {
     const tenantId = authenticate(request, deps.keys);
-    const body = await requestBody(request, deps.maxBodyBytes);
+    const raw = rawBody(request);
+    const body = await decodeBody(raw.body, raw.contentEncoding, deps.maxBodyBytes);
     const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     const spans = decodeSpans(body, type);
     const genAi = spans.filter(isGenAiUsageSpan);
     deps.metrics.skippedSpans.inc(spans.length - genAi.length);
     const items: BatchItem[] = genAi.map((span) => ({ ok: true, value: usageInputFromSpan(span) }));
-    const { rejected } = await ingestItems(kinds.usage, items, tenantId, deps);
+    const envelope = { tenantId, receivedAt: Date.now() };
+    const { rejected } = await ingestPrepared(kinds.usage, deps.prepareItems(kinds.usage, items, envelope), deps);
     const message = rejected
       .slice(0, 5)
       .map((r) => `span ${genAi[r.index]?.spanId}: ${r.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`)

@@ -3,12 +3,14 @@ import {
   type KeyRing, type Logger, type SchemaRegistry,
 } from '@tokenledger/infra';
 import type { IngestConfig } from './config.js';
-import { outcomeKind, usageKind, type EventKind } from './kinds.js';
+import { EncoderPool } from './encoder-pool.js';
+import { eventKinds } from './kinds.js';
 import { createIngestMetrics } from './metrics.js';
+import { prepareBody, prepareItems } from './prepare.js';
 import { Publisher } from './publisher.js';
 import { registerIngestRoutes } from './routes.js';
 import { ThreadPublisher } from './thread-publisher.js';
-import { isAvroWriter, WireEncoder } from './wire.js';
+import { encoderFor, unpackMessages, type WireEncoder } from './wire.js';
 
 export interface IngestDeps {
   logger: Logger;
@@ -23,7 +25,7 @@ export interface IngestService {
 
 export async function startIngest(config: IngestConfig, deps: IngestDeps): Promise<IngestService> {
   const log = deps.logger;
-  const kinds = { usage: usageKind, outcome: outcomeKind } as const;
+  const kinds = eventKinds;
   const kafka = createKafka(config.KAFKA_BROKERS, 'tokenledger-ingest', log);
 
   const admin = kafka.admin();
@@ -35,14 +37,10 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps): Promi
     deps.registry,
     Object.values(kinds).map((k) => ({ subject: valueSubject(k.topic), schema: k.avroSchema })),
   );
+  const schemaIdByTopic = Object.fromEntries(Object.values(kinds).map((k) => [k.topic, schemaIds.get(valueSubject(k.topic))!]));
   // One encoder per topic, from the registry's own parsed schema: the bytes its encode() would give.
   const encoders = new Map<string, WireEncoder>();
-  for (const kind of Object.values(kinds)) {
-    const schemaId = schemaIds.get(valueSubject(kind.topic))!;
-    const schema = await deps.registry.getSchema(schemaId);
-    if (!isAvroWriter(schema)) throw new Error(`schema ${schemaId} of ${kind.topic} is not an Avro schema`);
-    encoders.set(kind.topic, new WireEncoder(schema, schemaId));
-  }
+  for (const [topic, schemaId] of Object.entries(schemaIdByTopic)) encoders.set(topic, await encoderFor(deps.registry, schemaId, topic));
   const publisherOptions = {
     timeoutMs: config.INGEST_PRODUCE_TIMEOUT_MS,
     lingerMs: config.INGEST_LINGER_MS,
@@ -53,22 +51,34 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps): Promi
     ? new ThreadPublisher({ brokers: config.KAFKA_BROKERS, clientId: 'tokenledger-ingest', logLevel: log.level, options: publisherOptions }, log)
     : new Publisher(kafka, publisherOptions);
   await publisher.start();
+  const pool = config.INGEST_ENCODER_THREADS > 0
+    ? new EncoderPool(config.INGEST_ENCODER_THREADS, { registryUrl: config.SCHEMA_REGISTRY_URL, schemaIds: schemaIdByTopic, maxBodyBytes: config.INGEST_MAX_BODY_BYTES }, log)
+    : undefined;
+  try {
+    await pool?.start();
+  } catch (error) {
+    await publisher.stop();
+    throw error;
+  }
 
   const metrics = createMetricsRegistry('ingest');
   const app = createServiceHttp({
     logger: log,
     metrics,
-    isReady: () => publisher.isConnected,
+    isReady: () => publisher.isConnected && (pool?.isHealthy ?? true),
     fastify: { bodyLimit: config.INGEST_MAX_BODY_BYTES },
   });
-  registerIngestRoutes(app, kinds as { usage: EventKind<unknown, unknown>; outcome: EventKind<unknown, unknown> }, {
+  registerIngestRoutes(app, kinds, {
     keys: deps.keys,
     metrics: createIngestMetrics(metrics),
     maxBodyBytes: config.INGEST_MAX_BODY_BYTES,
-    async publish(kind, events) {
-      const encoder = encoders.get(kind.topic)!;
-      await publisher.publish(kind.topic, events.map((event) => ({ key: kind.key(event), value: encoder.encode(event) })));
-    },
+    prepareItems: (kind, items, envelope) => prepareItems(kind, items, envelope, encoders.get(kind.topic)!),
+    prepareBody: pool
+      ? (kind, raw, envelope) => pool.prepare(kind, raw, envelope)
+      : (kind, raw, envelope) => prepareBody(kind, raw, envelope, encoders.get(kind.topic)!, config.INGEST_MAX_BODY_BYTES),
+    publish: publisher instanceof ThreadPublisher
+      ? (topic, messages) => publisher.publishPacked(topic, messages)
+      : (topic, messages) => publisher.publish(topic, unpackMessages(messages)),
   });
   const url = await app.listen({ port: config.INGEST_PORT, host: config.INGEST_HOST });
   log.info({ event: 'service_started', url }, 'ingest listening');
@@ -76,6 +86,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps): Promi
     url,
     async stop() {
       await app.close(); // stop accepting; in-flight requests finish (and are acknowledged) first
+      await pool?.stop();
       await publisher.stop();
     },
   };

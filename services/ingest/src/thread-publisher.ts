@@ -1,9 +1,9 @@
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from '@tokenledger/infra';
 import { HttpError } from './errors.js';
 import type { PublisherOptions } from './publisher.js';
+import { startTypeScriptThread } from './typescript-thread.js';
+import { packMessages, transferList, type PackedMessages } from './wire.js';
 
 /** What the producer thread is started with. */
 export interface ProducerThreadData {
@@ -15,7 +15,7 @@ export interface ProducerThreadData {
 
 /** One request's messages: keys, and values back to back in one transferred buffer. */
 export type ToThread =
-  | { type: 'publish'; id: number; topic: string; keys: string[]; values: ArrayBuffer; ends: Int32Array }
+  | ({ type: 'publish'; id: number; topic: string } & PackedMessages)
   | { type: 'stop' };
 
 export type FromThread =
@@ -24,11 +24,6 @@ export type FromThread =
   | { type: 'connected'; connected: boolean }
   | { type: 'settled'; id: number; error?: { message: string; name: string; status?: HttpError['statusCode']; retryAfterSeconds?: number | undefined } }
   | { type: 'stopped' };
-
-const threadFile = fileURLToPath(new URL('./producer-thread.ts', import.meta.url));
-// The thread compiles its TypeScript through tsx's require hook (its ESM hooks crash workers at exit on Node 20).
-const tsxRegister = createRequire(import.meta.url).resolve('tsx/cjs/api');
-const bootstrap = `require(${JSON.stringify(tsxRegister)}).register(); require(${JSON.stringify(threadFile)});`;
 
 interface Pending {
   resolve: () => void;
@@ -51,7 +46,7 @@ export class ThreadPublisher {
   private stopped: (() => void) | undefined;
 
   constructor(data: ProducerThreadData, private readonly log: Logger) {
-    this.worker = new Worker(bootstrap, { eval: true, execArgv: [], workerData: data });
+    this.worker = startTypeScriptThread(new URL('./producer-thread.ts', import.meta.url), data);
     this.worker.on('message', (message: FromThread) => this.receive(message));
     this.worker.on('error', (error) => {
       this.log.error({ event: 'producer_thread_failed', err: error }, 'producer thread failed');
@@ -82,23 +77,18 @@ export class ThreadPublisher {
 
   publish(topic: string, messages: { key: string; value: Buffer }[]): Promise<void> {
     if (messages.length === 0) return Promise.resolve();
+    return this.publishPacked(topic, packMessages(messages));
+  }
+
+  /** Messages already packed (by an encoder thread): their buffers are transferred, not copied. */
+  publishPacked(topic: string, packed: PackedMessages): Promise<void> {
+    if (packed.keys.length === 0) return Promise.resolve();
     if (this.gone) return Promise.reject(this.gone);
-    let bytes = 0;
-    for (const m of messages) bytes += m.value.length;
-    const values = Buffer.allocUnsafeSlow(bytes);
-    const ends = new Int32Array(messages.length);
-    const keys: string[] = new Array<string>(messages.length);
-    let end = 0;
-    messages.forEach((m, i) => {
-      end += m.value.copy(values, end);
-      ends[i] = end;
-      keys[i] = m.key;
-    });
     const id = this.nextId++;
-    const message: ToThread = { type: 'publish', id, topic, keys, values: values.buffer as ArrayBuffer, ends };
+    const message: ToThread = { type: 'publish', id, topic, ...packed };
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage(message, [values.buffer as ArrayBuffer, ends.buffer as ArrayBuffer]);
+      this.worker.postMessage(message, transferList(packed));
     });
   }
 

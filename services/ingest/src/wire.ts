@@ -41,3 +41,45 @@ export class WireEncoder {
     }
   }
 }
+
+/** A request's messages for another thread: keys, and values back to back in one transferable buffer. */
+export interface PackedMessages {
+  keys: string[];
+  values: ArrayBuffer;
+  /** Where each value ends in `values`. */
+  ends: Int32Array;
+}
+
+/** Copies the values (views of shared slabs) into one buffer of their own, which can be transferred. */
+export function packMessages(messages: readonly { key: string; value: Buffer }[]): PackedMessages {
+  let bytes = 0;
+  for (const m of messages) bytes += m.value.length;
+  const values = Buffer.allocUnsafeSlow(bytes);
+  const ends = new Int32Array(messages.length);
+  const keys = new Array<string>(messages.length);
+  let end = 0;
+  messages.forEach((m, i) => {
+    end += m.value.copy(values, end);
+    ends[i] = end;
+    keys[i] = m.key;
+  });
+  return { keys, values: values.buffer as ArrayBuffer, ends };
+}
+
+/** The messages again, as views of the one buffer. */
+export function unpackMessages(packed: PackedMessages): { key: string; value: Buffer }[] {
+  const values = Buffer.from(packed.values);
+  return packed.keys.map((key, i) => ({ key, value: values.subarray(i === 0 ? 0 : packed.ends[i - 1]!, packed.ends[i]!) }));
+}
+
+/** What a message list transfers: its buffers, which the sender can no longer use. */
+export function transferList(packed: PackedMessages): ArrayBuffer[] {
+  return [packed.values, packed.ends.buffer as ArrayBuffer];
+}
+
+/** An encoder for a registered schema id, from the registry client's own parsed schema (so its bytes are encode()'s). */
+export async function encoderFor(registry: { getSchema(id: number): Promise<unknown> }, schemaId: number, topic: string): Promise<WireEncoder> {
+  const schema = await registry.getSchema(schemaId);
+  if (!isAvroWriter(schema)) throw new Error(`schema ${schemaId} of ${topic} is not an Avro schema`);
+  return new WireEncoder(schema, schemaId);
+}
