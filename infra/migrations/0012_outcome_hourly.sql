@@ -49,7 +49,8 @@ ORDER BY (tenant_id, projection, hour);
 -- Every hour an outcome was counted in by a pass (one row per outcome and hour; the pass that
 -- recomputes an hour first writes here each outcome it finds in it, with its measures, then sums
 -- these rows into outcome_hourly, so both come from one read of the facts). Readers take the
--- partial hours at a range's ends from here: an hour's outcomes at its latest version. An hour the rollup
+-- partial hours at a range's ends from here: an hour's outcomes at its latest version (hence
+-- ordered by hour; the lookups by outcome run only when outcomes were written since a watermark). An hour the rollup
 -- counts an outcome in is always among the outcome's rows here: when the outcome changes, those
 -- hours are recomputed (by the job) or computed live (by readers). Rows of a pass that crashed
 -- only add hours to recompute.
@@ -80,7 +81,7 @@ CREATE TABLE IF NOT EXISTS outcome_hourly_members {{ON_CLUSTER}}
     INDEX version_minmax version TYPE minmax GRANULARITY 1
 )
 ENGINE = {{REPLICATED}}ReplacingMergeTree(version)
-ORDER BY (tenant_id, projection, outcome_id, hour);
+ORDER BY (tenant_id, projection, hour, outcome_id);
 
 -- Outcome facts written after a watermark: a min-max index on computed_at skips the granules written before.
 ALTER TABLE outcome_facts {{ON_CLUSTER}} ADD INDEX IF NOT EXISTS computed_at_minmax computed_at TYPE minmax GRANULARITY 1;

@@ -92,7 +92,8 @@ export const dirtyOutcomeHoursByTenantSql = `
     SELECT tenant_id, toStartOfHour(occurred_at) AS h FROM written
     UNION ALL
     SELECT tenant_id, hour AS h FROM outcome_hourly_members
-    WHERE projection = {projection:UInt32} AND (tenant_id, outcome_id) IN (SELECT tenant_id, outcome_id FROM written))
+    WHERE projection = {projection:UInt32} AND (SELECT count() FROM written) > 0
+      AND (tenant_id, outcome_id) IN (SELECT tenant_id, outcome_id FROM written))
   GROUP BY tenant_id`;
 
 /**
@@ -100,17 +101,18 @@ export const dirtyOutcomeHoursByTenantSql = `
  * watermark is in or was counted in (the rollup's rows for them may be stale), as a scalar
  * evaluated once per query.
  */
+const writtenSince = `FROM outcome_facts
+  WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND computed_at > {watermark:DateTime64(6)}`;
+
 const dirtyHoursScalar = `(SELECT groupUniqArray(h) FROM (
-    SELECT toDateTime(toStartOfHour(occurred_at), 'UTC') AS h FROM outcome_facts
-    WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND computed_at > {watermark:DateTime64(6)}
+    SELECT toDateTime(toStartOfHour(occurred_at), 'UTC') AS h ${writtenSince}
     UNION ALL
     SELECT hour AS h FROM outcome_hourly_members
-    WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND outcome_id IN (
-      SELECT outcome_id FROM outcome_facts
-      WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND computed_at > {watermark:DateTime64(6)}))) AS dirty_hours`;
+    WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32}
+      AND (SELECT count() ${writtenSince}) > 0 AND outcome_id IN (SELECT outcome_id ${writtenSince}))) AS dirty_hours`;
 
 const inRange = 'occurred_at >= {from:DateTime64(3)} AND occurred_at < {to:DateTime64(3)}';
-const inDirtyHour = "has(dirty_hours, toDateTime(toStartOfHour(occurred_at), 'UTC'))";
+const inDirtyHour = "notEmpty(dirty_hours) AND has(dirty_hours, toDateTime(toStartOfHour(occurred_at), 'UTC'))";
 const endHours = 'hour IN (toStartOfHour({from:DateTime64(3)}), toStartOfHour({to:DateTime64(3)}))';
 
 /**
