@@ -2,8 +2,8 @@ import { clickHouseTime, type ClickHouseClient } from '@tokenledger/infra';
 import type { Range } from './params.js';
 import { liveOutcomeRowsSql, outcomeHourlyName, outcomeRowsSql } from './rollup/outcome-hourly-sql.js';
 import { runTotalsName } from './rollup/run-totals-sql.js';
-import { rollupWatermark } from './rollup/usage-hourly-job.js';
 import { usageHourlyName, wholeHours } from './rollup/usage-hourly-sql.js';
+import type { Watermarks } from './rollup/watermarks.js';
 
 /**
  * Reads for one request: every query is bound to the caller's tenant and the served projection
@@ -14,8 +14,8 @@ export class Reader {
     private readonly clickhouse: ClickHouseClient,
     readonly tenantId: string,
     readonly projection: number,
-    /** Read through the rollups where they are current (false: always from the facts). */
-    private readonly rollups = true,
+    /** The rollups' watermarks: read through the rollups where they are current (null: always from the facts). */
+    private readonly watermarks: Watermarks | null,
   ) {}
 
   async rows<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
@@ -29,12 +29,12 @@ export class Reader {
 
   /** How far the hourly usage rollup has read the served projection; null before its first pass. */
   async usageRollupWatermark(): Promise<string | null> {
-    return this.rollups ? rollupWatermark(this.clickhouse, usageHourlyName, this.projection) : null;
+    return this.watermarks?.get(usageHourlyName, this.projection) ?? null;
   }
 
   /** How far the per-run rollup (run_totals) has read the served projection; null before its first pass. */
   async runRollupWatermark(): Promise<string | null> {
-    return this.rollups ? rollupWatermark(this.clickhouse, runTotalsName, this.projection) : null;
+    return this.watermarks?.get(runTotalsName, this.projection) ?? null;
   }
 
   /**
@@ -42,7 +42,7 @@ export class Reader {
    * from the hourly outcome rollup where it is current, the rest live; all live before its first pass.
    */
   async outcomeRows(range: Range): Promise<{ sql: string; params: Record<string, string> }> {
-    const watermark = this.rollups ? await rollupWatermark(this.clickhouse, outcomeHourlyName, this.projection) : null;
+    const watermark = (await this.watermarks?.get(outcomeHourlyName, this.projection)) ?? null;
     return watermark === null
       ? { sql: liveOutcomeRowsSql, params: rangeParams(range) }
       : { sql: outcomeRowsSql, params: hourRowsParams(range, watermark) };
