@@ -51,43 +51,28 @@ export const topRunsRoute = defineRoute({
     const order = q.by === 'cost' ? 'r_cost' : 'r_tax';
     const params = { ...rangeParams(range), limit: q.limit };
     const watermark = await reader.runRollupWatermark();
-    const statusesOf = (runs: string[]) => outcomeStatuses(reader, runs);
-    const { top, statuses } = watermark === null
-      ? await (async () => {
-        const found = await reader.rows<RunTotals>(`${runTotalsSelect(inRange)} ORDER BY ${order} DESC, r_run LIMIT {limit:UInt32}`, params);
-        return { top: found, statuses: statusesOf(found.map((r) => r.r_run)) };
-      })()
-      : await rolledAndLiveTop(reader, order, q.limit, { ...params, watermark }, statusesOf);
-    const status = await statuses;
-    const missing = top.map((r) => r.r_run).filter((run) => !status.has(run));
-    // Runs the fallback found that no status was read for ahead.
-    if (missing.length > 0) for (const [run, s] of await statusesOf(missing)) status.set(run, s);
+    const top = watermark === null
+      ? await reader.rows<RunTotals>(`${runTotalsSelect(inRange)} ORDER BY ${order} DESC, r_run LIMIT {limit:UInt32}`, params)
+      : await rolledAndLiveTop(reader, order, q.limit, { ...params, watermark });
+    const runs = top.map((r) => r.r_run);
+    // The latest outcome (by occurred_at) among the outcomes whose latest row claims the run.
+    const statuses = runs.length === 0 ? [] : await reader.rows<{ run_id: string; latest_status: string }>(
+      `SELECT run_id, argMax(status, occurred_at) AS latest_status
+       FROM (${latestOutcomes('hasAny(run_ids, {runs:Array(String)})')})
+       ARRAY JOIN run_ids AS run_id
+       WHERE run_id IN {runs:Array(String)}
+       GROUP BY run_id`,
+      { runs },
+    );
+    const status = new Map(statuses.map((s) => [s.run_id, s.latest_status]));
     return {
       rows: top.map((r) => ({
         run_id: r.r_run, cost_usd: canonical(r.r_cost), retry_tax_usd: canonical(r.r_tax), calls: Number(r.r_calls),
-        first_at: rfc3339(r.r_first), last_at: rfc3339(r.r_last), outcome_status: status.get(r.r_run) ?? null,
+        first_at: rfc3339(r.r_first), last_at: rfc3339(r.r_last), outcome_status: status.get(r.r_run) || null,
       })),
     };
   },
 });
-
-/**
- * Per run, the status of the latest outcome (by occurred_at) among the outcomes whose latest row
- * claims it; a run no outcome claims maps to null.
- */
-async function outcomeStatuses(reader: Reader, runs: string[]): Promise<Map<string, string | null>> {
-  const found = runs.length === 0 ? [] : await reader.rows<{ run_id: string; latest_status: string }>(
-    `SELECT run_id, argMax(status, occurred_at) AS latest_status
-     FROM (${latestOutcomes('hasAny(run_ids, {runs:Array(String)})')})
-     ARRAY JOIN run_ids AS run_id
-     WHERE run_id IN {runs:Array(String)}
-     GROUP BY run_id`,
-    { runs },
-  );
-  const status = new Map<string, string | null>(runs.map((run) => [run, null]));
-  for (const s of found) status.set(s.run_id, s.latest_status || null);
-  return status;
-}
 
 /**
  * The top `limit` runs once the rollup has a watermark: the live set and its top computed from
@@ -99,28 +84,24 @@ async function outcomeStatuses(reader: Reader, runs: string[]): Promise<Map<stri
  * version ranks after its latest unless facts were rewritten lower: a miss takes fewer than
  * `limit` runs among the 4 × limit + 32 rows read, over four versions a run not merged yet.
  */
-async function rolledAndLiveTop(
-  reader: Reader, order: RunOrder, limit: number, params: Record<string, unknown>, statusesOf: (runs: string[]) => Promise<Map<string, string | null>>,
-): Promise<{ top: RunTotals[]; statuses: Promise<Map<string, string | null>> }> {
+async function rolledAndLiveTop(reader: Reader, order: RunOrder, limit: number, params: Record<string, unknown>): Promise<RunTotals[]> {
   const requested = candidatesFor(limit);
   const liveSide = async (): Promise<[Set<string>, RunTotals[]]> => {
     const live = (await reader.rows<{ run_id: string }>(liveRunsSql, params)).map((r) => r.run_id);
     return [new Set(live), live.length === 0 ? [] : await reader.rows<RunTotals>(
       `${runTotalsSelect(`${inRange} AND run_id IN {live:Array(String)}`)} ORDER BY ${order} DESC, r_run LIMIT {limit:UInt32}`, { ...params, live })];
   };
-  const [[live, liveTop], candidates] = await Promise.all([
-    liveSide(), reader.rows<RunVersion>(rolledCandidatesSql(order), { ...params, candidates: requested }),
-  ]);
-  const candidateRuns = [...new Set(candidates.map((r) => r.r_run))];
-  // The outcome status of every run the answer can hold (bar the fallback's), read beside the versions.
-  const statuses = statusesOf([...new Set([...candidateRuns, ...liveTop.map((r) => r.r_run)])]);
-  statuses.catch(() => undefined); // Awaited by the caller; a failure here is reported there, not as unhandled.
-  const versions = candidateRuns.length === 0 ? [] : await reader.rows<{ r_run: string; r_version: string }>(runVersionsSql, { ...params, runs: candidateRuns });
-  const latest = new Map(versions.map((v) => [v.r_run, String(v.r_version)]));
+  const rolledSide = async (): Promise<[RunVersion[], Map<string, string>]> => {
+    const candidates = await reader.rows<RunVersion>(rolledCandidatesSql(order), { ...params, candidates: requested });
+    const runs = [...new Set(candidates.map((r) => r.r_run))];
+    const versions = runs.length === 0 ? [] : await reader.rows<{ r_run: string; r_version: string }>(runVersionsSql, { ...params, runs });
+    return [candidates, new Map(versions.map((v) => [v.r_run, String(v.r_version)]))];
+  };
+  const [[live, liveTop], [candidates, latest]] = await Promise.all([liveSide(), rolledSide()]);
   const exact = exactTop({ order, limit, requested, candidates, latest, live, liveTop });
-  if (exact) return { top: exact, statuses };
+  if (exact) return exact;
   // The rollup's top from the latest versions (top `limit` of S): with S \ L's share of T's top
   // among them (S's runs are runs of T, valued alike), and L's in liveTop.
   const rolled = await reader.rows<RunTotals>(rolledTopRunsSql(order), params);
-  return { top: mergeTop(rolled, live, liveTop, order, limit), statuses };
+  return mergeTop(rolled, live, liveTop, order, limit);
 }
