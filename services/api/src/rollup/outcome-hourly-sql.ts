@@ -11,10 +11,13 @@
  * o_baseline_outcomes, o_valued, o_cost, o_human, o_tax, o_baseline, o_baseline_cost, o_value.
  */
 
-import { servedHoursWhere } from './hours.js';
+import { atLatestVersion, servedHoursWhere } from './hours.js';
 
 /** Name of the rollup in rollup_progress. */
 export const outcomeHourlyName = 'outcome_hourly';
+
+/** Where the version of each rolled-up hour is recorded. */
+export const outcomeHourlyVersions = 'outcome_hourly_versions';
 
 const zero = 'toDecimal128(0, 9)';
 
@@ -96,14 +99,15 @@ export const dirtyOutcomeHoursByTenantSql = `
       AND (tenant_id, outcome_id) IN (SELECT tenant_id, outcome_id FROM written))
   GROUP BY tenant_id`;
 
+/** Outcome facts of the request's tenant and projection written after the watermark. */
+const writtenSince = `FROM outcome_facts
+  WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND computed_at > {watermark:DateTime64(6)}`;
+
 /**
  * `dirty_hours`: the hours of the request's tenant and projection an outcome written after the
  * watermark is in or was counted in (the rollup's rows for them may be stale), as a scalar
  * evaluated once per query.
  */
-const writtenSince = `FROM outcome_facts
-  WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND computed_at > {watermark:DateTime64(6)}`;
-
 const dirtyHoursScalar = `(SELECT groupUniqArray(h) FROM (
     SELECT toDateTime(toStartOfHour(occurred_at), 'UTC') AS h ${writtenSince}
     UNION ALL
@@ -123,10 +127,7 @@ const endHours = 'hour IN (toStartOfHour({from:DateTime64(3)}), toStartOfHour({t
 const endHourMembers = `SELECT ${storedMemberValues} FROM outcome_hourly_members
   WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND ${endHours} AND NOT has(dirty_hours, hour)
     AND ${inRange} AND (occurred_at < {from_hour:DateTime('UTC')} OR occurred_at >= {to_hour:DateTime('UTC')})
-    AND (hour, version) IN (
-      SELECT hour, max(version) FROM outcome_hourly_versions
-      WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32} AND ${endHours}
-      GROUP BY hour)`;
+    AND ${atLatestVersion(outcomeHourlyVersions, endHours)}`;
 
 /**
  * The latest row of each outcome of the request's tenant and projection with any row matching
@@ -158,7 +159,7 @@ export const outcomeRowsSql = `
          valued_outcomes AS o_valued, cost_usd AS o_cost, human_cost_usd AS o_human, retry_tax_usd AS o_tax, baseline_usd AS o_baseline,
          baseline_outcomes_cost_usd AS o_baseline_cost, value_usd AS o_value
   FROM outcome_hourly
-  WHERE ${servedHoursWhere('outcome_hourly_versions')}
+  WHERE ${servedHoursWhere(outcomeHourlyVersions)}
   UNION ALL
   ${outcomeRowsOf(endHourMembers)}
   UNION ALL

@@ -4,6 +4,8 @@
  * way (runTotalsSelect), so a run served from the rollup is the run computed live.
  */
 
+import type { RunOrder } from '../run-ranking.js';
+
 /** Name of the rollup in rollup_progress. */
 export const runTotalsName = 'run_totals';
 
@@ -75,7 +77,7 @@ const runTotalsColumns = 'run_id AS r_run, first_at AS r_first, last_at AS r_las
  * id: a run whose latest version is wholly inside and ranked before the last row read has that
  * version among them. Top runs keeps a run only where its latest version is (runVersionsSql).
  */
-export function rolledCandidatesSql(order: 'r_cost' | 'r_tax'): string {
+export function rolledCandidatesSql(order: RunOrder): string {
   return `SELECT ${runTotalsColumns}, version AS r_version FROM run_totals
     WHERE tenant_id = {tenant:String} AND projection = {projection:UInt32}
       AND first_at >= {from:DateTime64(3)} AND last_at < {to:DateTime64(3)}
@@ -95,7 +97,7 @@ export const runVersionsSql = `
  * watermark (so none of the runs written since), ranked by `order` (r_cost or r_tax), then run id,
  * from the latest versions (FINAL over the whole projection: top runs' slow path).
  */
-export function rolledTopRunsSql(order: 'r_cost' | 'r_tax'): string {
+export function rolledTopRunsSql(order: RunOrder): string {
   return `SELECT r_run, r_first, r_last, r_calls, r_cost, r_tax FROM (
       SELECT ${runTotalsColumns}
       FROM run_totals FINAL

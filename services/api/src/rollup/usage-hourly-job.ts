@@ -1,7 +1,7 @@
 import { PeriodicPass, type ClickHouseClient, type Logger, type ProjectionRow } from '@tokenledger/infra';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { chunk } from './hours.js';
-import { dirtyOutcomeHoursByTenantSql, outcomeHourlyName, rollUpOutcomeHoursSql, stageMembersSql } from './outcome-hourly-sql.js';
+import { dirtyOutcomeHoursByTenantSql, outcomeHourlyName, outcomeHourlyVersions, rollUpOutcomeHoursSql, stageMembersSql } from './outcome-hourly-sql.js';
 import { rollUpRunsSql, runTotalsName } from './run-totals-sql.js';
 import { dirtyUsageHoursByTenantSql, rollUpHoursSql, usageHourlyName, usageHourlyVersions } from './usage-hourly-sql.js';
 
@@ -14,16 +14,17 @@ export interface UsageRollupOptions {
   intervalMs: number;
   /** Hours recomputed per INSERT. */
   hoursPerInsert: number;
-  /**
-   * Hours of outcomes recomputed per INSERT: outcomes are far fewer than calls, and each slice
-   * reads the outcome facts with FINAL once, so a month at a time.
-   */
-  outcomeHoursPerInsert?: number;
   /** Facts read per INSERT when recomputing runs (the dirty runs are split by hash to stay under it). */
   runFactsPerInsert?: number;
   log: Logger;
   metrics: Registry;
 }
+
+/**
+ * Hours of outcomes recomputed per INSERT: outcomes are far fewer than calls, and each slice
+ * reads the outcome facts with FINAL once, so a month at a time.
+ */
+const OUTCOME_HOURS_PER_INSERT = 744;
 
 export interface RollupPass {
   projection: number;
@@ -150,8 +151,8 @@ export class UsageRollup {
    */
   private outcomesPassFor(projection: number): Promise<{ hours: number; writtenUntil: string }> {
     return this.hoursPassFor(
-      outcomeHourlyName, projection, dirtyOutcomeHoursByTenantSql, [stageMembersSql, rollUpOutcomeHoursSql], 'outcome_hourly_versions',
-      this.o.outcomeHoursPerInsert ?? 744,
+      outcomeHourlyName, projection, dirtyOutcomeHoursByTenantSql, [stageMembersSql, rollUpOutcomeHoursSql], outcomeHourlyVersions,
+      OUTCOME_HOURS_PER_INSERT,
     );
   }
 
