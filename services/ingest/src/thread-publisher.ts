@@ -3,7 +3,7 @@ import type { Logger } from '@tokenledger/infra';
 import { HttpError } from './errors.js';
 import type { PublisherOptions } from './publisher.js';
 import { startTypeScriptThread } from './typescript-thread.js';
-import { packMessages, transferList, type PackedMessages } from './wire.js';
+import { transferList, type PackedMessages } from './wire.js';
 
 /** What the producer thread is started with. */
 export interface ProducerThreadData {
@@ -73,11 +73,6 @@ export class ThreadPublisher {
       this.stopped = resolve;
       this.worker.postMessage({ type: 'stop' } satisfies ToThread);
     });
-  }
-
-  publish(topic: string, messages: { key: string; value: Buffer }[]): Promise<void> {
-    if (messages.length === 0) return Promise.resolve();
-    return this.publishPacked(topic, packMessages(messages));
   }
 
   /** Messages already packed (by an encoder thread): their buffers are transferred, not copied. */
