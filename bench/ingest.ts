@@ -158,7 +158,7 @@ function report(settings: BenchSettings, m: Measured): BenchReport {
       `Record: a typical usage event is ${value} bytes in Confluent wire format (Avro through the registry), its key \`tenant/run_id\` ${key} bytes. ProducerPerformance sends unkeyed ${value}-byte records.`,
       `Both producers: acks=all, idempotent, one broker (KRaft), topics of 6 partitions. Kafka runs ${count(m.records)} records per run, before and after the HTTP phases; the reference is their mean.`,
       `Ingest: Kafka producer ${m.producerThread ? 'on its own worker thread' : 'on the HTTP thread'} (INGEST_PRODUCER_THREAD=${m.producerThread}); request bodies read, validated and encoded ${m.encoderThreads.map((n) => (n === 0 ? 'on the HTTP thread (INGEST_ENCODER_THREADS=0)' : `on ${n} encoder thread${n === 1 ? '' : 's'} (INGEST_ENCODER_THREADS=${n})`)).join(' vs ')}${compared ? ', one ingest each, phases alternating between them' : ''}.`,
-      `HTTP: POST /v1/usage, JSON array, Bearer ingest key, keep-alive fetch from a separate Node process; ${oneDecimal(warmupSeconds(settings))} s warm-up, then ${ingestSeconds(settings)} s measured per batch size; events counted from 202 answers completed in the window.`,
+      `HTTP: POST /v1/usage, JSON array, Bearer ingest key, keep-alive node:http from a separate Node process; ${oneDecimal(warmupSeconds(settings))} s warm-up, then ${ingestSeconds(settings)} s measured per batch size; events counted from 202 answers completed in the window.`,
       describeFleet(usagePayloads(20_000, 1)),
       'Everything (broker, registry, ingest, load client, Kafka’s producer) shares this machine’s cores.',
     ],
