@@ -51,8 +51,12 @@ describe('kafkajs produce encoding (patched in infra/patches)', () => {
     });
   });
 
-  it('is patched: varints are written in place, not through a Buffer each', () => {
-    const encoder = readFileSync(require.resolve('kafkajs/src/protocol/encoder.js'), 'utf8');
-    expect(encoder).toContain('tokenledger patch');
+  it('is patched: varints written in place, CRC-32C in native code', () => {
+    for (const file of ['kafkajs/src/protocol/encoder.js', 'kafkajs/src/protocol/recordBatch/crc32C/index.js']) {
+      expect(readFileSync(require.resolve(file), 'utf8'), file).toContain('tokenledger patch');
+    }
+    const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (buffer: Buffer) => number;
+    // The standard check value of CRC-32C (Castagnoli).
+    expect(crc32C(Buffer.from('123456789'))).toBe(0xe3069283);
   });
 });
