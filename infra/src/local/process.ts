@@ -38,10 +38,36 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Children of ManagedProcess still running: sent SIGTERM if this process exits without stopping them. */
+const running = new Set<number>();
+let exitHookInstalled = false;
+
+function terminateOnExit(pid: number): void {
+  running.add(pid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // An exit hook runs synchronously: the signal is sent, the JVM's own shutdown hooks do the rest.
+  process.once('exit', () => {
+    for (const child of running) {
+      try {
+        process.kill(child, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
 /**
  * A long-running child (a JVM) owned by this process. Its pid is written to `pidFile` so a
  * later start can reap a process orphaned by a hard kill of its parent, and a dead parent
  * never leaves a broker holding the data directory's lock.
+ *
+ * The child runs in a process group of its own, so a Ctrl-C (or any signal to this process's
+ * group) reaches only this process: it stops the services first, while the broker still
+ * answers, and then the child. In the same group the broker died with the Ctrl-C, and the
+ * services' Kafka clients spent half a minute retrying it before they could stop. If this
+ * process exits without stopping the child, an exit hook sends it SIGTERM.
  */
 export class ManagedProcess {
   private child: ChildProcess | undefined;
@@ -64,12 +90,20 @@ export class ManagedProcess {
 
   start(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
     const out = createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
     if (child.pid === undefined) throw new Error(`${this.name}: could not start ${command}`);
-    writeFileSync(this.pidFile, String(child.pid));
+    const pid = child.pid;
+    writeFileSync(this.pidFile, String(pid));
+    terminateOnExit(pid);
+    child.once('exit', () => running.delete(pid));
     this.child = child;
+  }
+
+  /** The child's pid while it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   get exited(): boolean {
