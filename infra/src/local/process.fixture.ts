@@ -1,6 +1,6 @@
 /**
  * A launcher in miniature for process.test.ts: starts `sleep` as a ManagedProcess (the JVM's
- * stand-in), prints its pid, then either stops it on SIGINT, saying whether the signal had
+ * stand-in), prints its pid, and on SIGINT either stops it, saying whether the signal had
  * already ended it (`stop-on-sigint`), or exits without stopping it (`exit-without-stop`).
  */
 import { mkdtempSync } from 'node:fs';
@@ -13,11 +13,8 @@ const child = new ManagedProcess('sleeper', path.join(dir, 'sleeper.pid'), path.
 child.start('sleep', ['60']);
 const say = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
-if (process.argv[2] === 'exit-without-stop') {
-  say({ pid: child.pid });
-  process.exit(0);
-}
 process.once('SIGINT', () => {
+  if (process.argv[2] === 'exit-without-stop') process.exit(0);
   // Long enough for a child the signal reached to have exited and been reaped.
   setTimeout(() => {
     const endedBySignal = child.exited;

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 export type Log = (message: string) => void;
@@ -38,36 +38,29 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Children of ManagedProcess still running: sent SIGTERM if this process exits without stopping them. */
-const running = new Set<number>();
-let exitHookInstalled = false;
+let setprivWithDeathSignal: boolean | undefined;
 
-function terminateOnExit(pid: number): void {
-  running.add(pid);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // An exit hook runs synchronously: the signal is sent, the JVM's own shutdown hooks do the rest.
-  process.once('exit', () => {
-    for (const child of running) {
-      try {
-        process.kill(child, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
-  });
+/**
+ * How a JVM is started. On Linux (util-linux's setpriv present) in a process group of its own,
+ * so that a Ctrl-C (or any signal to this process's group) reaches only this process, which
+ * stops the services first, while the broker still answers, and then the JVM: in the same group
+ * the broker died with the Ctrl-C, and the services' Kafka clients spent half a minute retrying
+ * it before they could stop. Out of the group it must not outlive this process, so setpriv sets
+ * the kernel's parent-death signal (SIGTERM when this process dies, however it dies: kill -9
+ * included) and execs the command, which keeps setpriv's pid. The parent is the thread that
+ * spawns: this process's main thread. Elsewhere the command as is, in this process's group.
+ */
+function launch(command: string, args: string[]): { file: string; argv: string[]; detached: boolean } {
+  setprivWithDeathSignal ??= /--pdeathsig/.test(spawnSync('setpriv', ['--help'], { encoding: 'utf8' }).stdout ?? '');
+  return setprivWithDeathSignal
+    ? { file: 'setpriv', argv: ['--pdeathsig', 'SIGTERM', command, ...args], detached: true }
+    : { file: command, argv: args, detached: false };
 }
 
 /**
- * A long-running child (a JVM) owned by this process. Its pid is written to `pidFile` so a
- * later start can reap a process orphaned by a hard kill of its parent, and a dead parent
- * never leaves a broker holding the data directory's lock.
- *
- * The child runs in a process group of its own, so a Ctrl-C (or any signal to this process's
- * group) reaches only this process: it stops the services first, while the broker still
- * answers, and then the child. In the same group the broker died with the Ctrl-C, and the
- * services' Kafka clients spent half a minute retrying it before they could stop. If this
- * process exits without stopping the child, an exit hook sends it SIGTERM.
+ * A long-running child (a JVM) owned by this process (see launch). Its pid is written to
+ * `pidFile` so a later start can reap a process orphaned by a hard kill of its parent, and a
+ * dead parent never leaves a broker holding the data directory's lock.
  */
 export class ManagedProcess {
   private child: ChildProcess | undefined;
@@ -90,14 +83,12 @@ export class ManagedProcess {
 
   start(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
     const out = createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
+    const { file, argv, detached } = launch(command, args);
+    const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], env, detached });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
     if (child.pid === undefined) throw new Error(`${this.name}: could not start ${command}`);
-    const pid = child.pid;
-    writeFileSync(this.pidFile, String(pid));
-    terminateOnExit(pid);
-    child.once('exit', () => running.delete(pid));
+    writeFileSync(this.pidFile, String(child.pid));
     this.child = child;
   }
 
