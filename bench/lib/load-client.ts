@@ -38,6 +38,9 @@ export type LoadMessage =
   | { kind: 'result'; result: LoadResult }
   | { kind: 'failed'; error: string };
 
+/** Most milliseconds a request may go without a byte sent or received. */
+const REQUEST_TIMEOUT_MS = 60_000;
+
 /** Distinct events the bodies hold between them: bodies are reused, round robin. */
 const POOL_EVENTS = 20_000;
 
@@ -77,7 +80,7 @@ export async function generateLoad(o: LoadRequest, onWindow: (edge: 'open' | 'cl
         const done = performance.now();
         if (response.status !== 202) fail(String(response.status));
         else if (done >= measureFrom && done <= until) {
-          events += (JSON.parse(response.body) as { accepted: number }).accepted;
+          events += (JSON.parse(response.body) as { accepted?: number }).accepted ?? 0;
           latencies.push(done - sent);
         }
       } catch (error) {
@@ -112,6 +115,8 @@ function post(url: string, agent: Agent, headers: Record<string, string>, body: 
       res.on('error', reject);
     });
     req.on('error', reject);
+    // As fetch would: a request that stalls fails (counted by its error) instead of hanging the run.
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
     req.end(body);
   });
 }

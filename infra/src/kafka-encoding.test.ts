@@ -55,6 +55,8 @@ describe('kafkajs produce encoding (patched in infra/patches)', () => {
     for (const file of ['kafkajs/src/protocol/encoder.js', 'kafkajs/src/protocol/recordBatch/crc32C/index.js']) {
       expect(readFileSync(require.resolve(file), 'utf8'), file).toContain('tokenledger patch');
     }
+    // The native CRC resolves from where kafkajs is installed (else the patch falls back to the JS loop).
+    expect(createRequire(require.resolve('kafkajs')).resolve('@node-rs/crc32')).toContain('@node-rs/crc32');
     const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (buffer: Buffer) => number;
     // The standard check value of CRC-32C (Castagnoli).
     expect(crc32C(Buffer.from('123456789'))).toBe(0xe3069283);
